@@ -1,0 +1,145 @@
+"""One read of /proc: every process's stat line, parsed once; environ and cmdline only on demand."""
+import os
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Set
+
+from shim.proc.identity import ProcessRef, read_stat, split_stat
+
+PF_KTHREAD = 0x00200000     # include/linux/sched.h
+KTHREADD_PID = 2            # parent of every kernel thread (in the initial PID namespace)
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    pgid: int           # 0 inside a PID namespace when the group leader lives outside it
+    sid: int            # likewise 0 when the session leader lives outside the namespace
+    tty_nr: int         # controlling terminal device, 0 if none
+    starttime: int
+    state: str
+    comm: str
+    flags: int
+
+    @property
+    def ref(self) -> ProcessRef:
+        return ProcessRef(self.pid, self.starttime)
+
+    @property
+    def is_zombie(self) -> bool:
+        return self.state in ("Z", "X")
+
+    @property
+    def is_kernel_thread(self) -> bool:
+        return bool(self.flags & PF_KTHREAD) or self.pid == KTHREADD_PID or self.ppid == KTHREADD_PID
+
+
+def parse_stat(pid: int, raw: bytes) -> Optional[Proc]:
+    try:
+        comm, f = split_stat(raw)
+        return Proc(pid=pid, ppid=int(f[1]), pgid=int(f[2]), sid=int(f[3]), tty_nr=int(f[4]),
+                    starttime=int(f[19]), state=f[0].decode("ascii", "replace"),
+                    comm=comm.decode("utf-8", "surrogateescape"), flags=int(f[6]))
+    except (ValueError, IndexError):
+        return None
+
+
+class Snapshot:
+    """Processes as of one pass over /proc. Reads /proc/PID/stat only (cheap with 10,000 processes);
+    environ and cmdline are read lazily, for the few processes that need them, and cached."""
+
+    def __init__(self, proc_root: str, procs: Dict[int, Proc]):
+        self.proc_root = proc_root
+        self.procs = procs
+        self._children: Optional[Dict[int, List[Proc]]] = None
+        self._environ: Dict[int, Dict[str, str]] = {}
+        self._cmdline: Dict[int, List[str]] = {}
+
+    @classmethod
+    def take(cls, proc_root: str = "/proc") -> "Snapshot":
+        procs = {}
+        for name in os.listdir(proc_root):
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            raw = read_stat(pid, proc_root)
+            if raw is None:
+                continue        # exited since listdir
+            proc = parse_stat(pid, raw)
+            if proc is not None:
+                procs[pid] = proc
+        return cls(proc_root, procs)
+
+    def get(self, pid: int) -> Optional[Proc]:
+        return self.procs.get(pid)
+
+    def children(self, pid: int) -> List[Proc]:
+        if self._children is None:
+            children: Dict[int, List[Proc]] = {}
+            for proc in self.procs.values():
+                children.setdefault(proc.ppid, []).append(proc)
+            self._children = children
+        return self._children.get(pid, [])
+
+    def descendants(self, roots: Iterable[int]) -> Set[int]:
+        """Every process below the roots (not the roots themselves)."""
+        found: Set[int] = set()
+        stack = list(roots)
+        while stack:
+            for child in self.children(stack.pop()):
+                if child.pid not in found:
+                    found.add(child.pid)
+                    stack.append(child.pid)
+        return found
+
+    def _still_same(self, pid: int) -> bool:
+        """After reading a file of /proc/PID, make sure PID was not reused in between."""
+        proc = self.procs.get(pid)
+        return proc is not None and ProcessRef(pid, proc.starttime).alive(self.proc_root)
+
+    def environ(self, pid: int) -> Dict[str, str]:
+        """The environment at exec time; {} if unreadable, gone, or the pid now names another process."""
+        if pid not in self._environ:
+            env: Dict[str, str] = {}
+            try:
+                with open(f"{self.proc_root}/{pid}/environ", "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                data = b""
+            if data and self._still_same(pid):
+                for item in data.split(b"\0"):
+                    key, sep, value = item.partition(b"=")
+                    if sep:
+                        env[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
+            self._environ[pid] = env
+        return self._environ[pid]
+
+    def cmdline(self, pid: int) -> List[str]:
+        """argv as the process shows it now; [] for kernel threads, zombies and vanished processes."""
+        if pid not in self._cmdline:
+            args: List[str] = []
+            proc = self.procs.get(pid)
+            if proc is not None and not proc.is_zombie and not proc.is_kernel_thread:
+                try:
+                    with open(f"{self.proc_root}/{pid}/cmdline", "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    data = b""
+                if data and self._still_same(pid):
+                    args = [arg.decode("utf-8", "surrogateescape") for arg in data.rstrip(b"\0").split(b"\0")]
+            self._cmdline[pid] = args
+        return self._cmdline[pid]
+
+
+def boot_time(proc_root: str = "/proc") -> float:
+    """The btime line of /proc/stat: boot, in seconds since the epoch."""
+    with open(f"{proc_root}/stat", "rb") as handle:
+        for line in handle:
+            if line.startswith(b"btime "):
+                return float(line.split()[1])
+    raise OSError(f"no btime in {proc_root}/stat")
+
+
+def start_epoch(starttime: int, proc_root: str = "/proc") -> float:
+    """Wall-clock seconds since the epoch at which a process with this start time started."""
+    return boot_time(proc_root) + starttime / os.sysconf("SC_CLK_TCK")
