@@ -1,0 +1,143 @@
+"""Reading what an init script says about itself, as systemd-sysv-generator did (v219-v259).
+
+Parses the LSB block (`### BEGIN INIT INFO` ... `### END INIT INFO`), the chkconfig/Red Hat
+comments (`# description:`, `# pidfile:`), the usage line that tells whether `reload` exists,
+and the pidfile conventions scripts follow (`PIDFILE=/run/x.pid`, `--pidfile /run/x.pid`).
+Malformed input never raises: a script we cannot make sense of is still a unit, just a poorer one.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+MAX_SCRIPT_BYTES = 256 * 1024   # scripts are small; a huge file is not worth reading whole
+
+_RELOAD_MARKERS = ("{reload|", "{reload}", '{reload"', "|reload|", "|reload}", '|reload"')
+_ASSIGNED_PIDFILE = re.compile(
+    r"""^\s*(?:export\s+|readonly\s+|local\s+)?(?:PIDFILE|PIDFile|pidfile|PID_FILE|pid_file)=["']?(/[^\s"';`$]+)["']?\s*(?:[;#].*)?$""")
+_PIDFILE_OPTION = re.compile(r"""--pidfile[= ]+["']?(/[^\s"';`$]+)""")
+
+
+@dataclass
+class ScriptInfo:
+    has_lsb: bool = False
+    provides: list = field(default_factory=list)
+    required_start: list = field(default_factory=list)
+    should_start: list = field(default_factory=list)
+    default_start: list = field(default_factory=list)
+    default_stop: list = field(default_factory=list)
+    short_description: str = ""
+    description: str = ""
+    chkconfig_description: str = ""
+    declared_pidfile: str = ""          # "# pidfile:" (becomes PIDFile=)
+    pidfiles: list = field(default_factory=list)   # PIDFILE= assignments and --pidfile options
+    can_reload: bool = False
+    shebang: str = ""
+
+    @property
+    def best_description(self) -> str:
+        """Short-Description, else chkconfig description, else Description; prefixed like systemd."""
+        text = self.short_description or self.chkconfig_description or self.description
+        if not text:
+            return ""
+        return ("LSB: " if self.has_lsb else "SYSV: ") + text
+
+
+def read_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_SCRIPT_BYTES)
+    return data.decode("utf-8", errors="replace")
+
+
+def _words(value: str) -> list:
+    return [w for w in value.replace(",", " ").split() if w]
+
+
+def parse(text: str) -> ScriptInfo:
+    info = ScriptInfo()
+    lines = [line.rstrip() for line in text.splitlines()]
+    if lines and lines[0].startswith("#!"):
+        info.shebang = lines[0][2:].strip()
+    in_lsb = False
+    continuation = None          # which description is being continued, if any
+    for line in lines:
+        stripped = line.strip()
+        if stripped == "### BEGIN INIT INFO":
+            in_lsb, info.has_lsb, continuation = True, True, None
+            continue
+        if stripped == "### END INIT INFO":
+            in_lsb, continuation = False, None
+            continue
+        if not line.startswith("#"):
+            continuation = None
+            if "usage" in line.lower() and any(m in line for m in _RELOAD_MARKERS):
+                info.can_reload = True
+            _collect_pidfile(line, info)
+            continue
+        if in_lsb:
+            continuation = _parse_lsb_line(line, info, continuation)
+        else:
+            continuation = _parse_comment_line(line, info, continuation)
+    info.pidfiles = _unique(info.pidfiles)
+    return info
+
+
+def _parse_lsb_line(line: str, info: ScriptInfo, continuation):
+    body = line[1:]
+    if continuation == "description" and (line.startswith("#\t") or line.startswith("#  ")):
+        info.description = (info.description + " " + body.strip()).strip()
+        return continuation
+    key, sep, value = body.strip().partition(":")
+    if not sep:
+        return None
+    key, value = key.strip().lower(), value.strip()
+    if key == "provides":
+        info.provides = _words(value)
+    elif key == "required-start":
+        info.required_start = _words(value)
+    elif key == "should-start":
+        info.should_start = _words(value)
+    elif key == "default-start":
+        info.default_start = _words(value)
+    elif key == "default-stop":
+        info.default_stop = _words(value)
+    elif key == "short-description":
+        info.short_description = value
+    elif key == "description":
+        info.description = value
+        return "description"
+    return None
+
+
+def _parse_comment_line(line: str, info: ScriptInfo, continuation):
+    body = line[1:].strip()
+    if continuation == "chkconfig":
+        more = body[:-1].strip() if body.endswith("\\") else body
+        info.chkconfig_description = (info.chkconfig_description + " " + more).strip()
+        return "chkconfig" if body.endswith("\\") else None
+    key, sep, value = body.partition(":")
+    if not sep:
+        return None
+    key, value = key.strip().lower(), value.strip()
+    if key == "description":
+        info.chkconfig_description = value[:-1].strip() if value.endswith("\\") else value
+        return "chkconfig" if value.endswith("\\") else None
+    if key == "pidfile" and value.startswith("/"):
+        info.declared_pidfile = value     # the last one wins, as in systemd
+    return None
+
+
+def _collect_pidfile(line: str, info: ScriptInfo) -> None:
+    match = _ASSIGNED_PIDFILE.match(line)
+    if match:
+        info.pidfiles.append(match.group(1))
+    for option in _PIDFILE_OPTION.finditer(line):
+        info.pidfiles.append(option.group(1))
+
+
+def _unique(items):
+    seen, out = set(), []
+    for item in items:
+        if item not in seen:
+            seen.add(item)
+            out.append(item)
+    return out

@@ -1,0 +1,234 @@
+"""systemctl [OPTIONS...] COMMAND [UNIT...]
+
+Query or send control commands to the services of a machine that does not run systemd:
+its SysV init scripts (/etc/init.d) and OpenRC services, with systemctl's output and exit codes.
+
+Usage:
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] list-units [--] [<pattern>...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] list-unit-files [--] [<pattern>...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (start | stop | reload | restart | try-restart | reload-or-restart | try-reload-or-restart | force-reload | condrestart | condstop | condreload | reload-or-try-restart) [--] <unit>...
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-active | is-failed | check | kill | cat) [--] <unit>...
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (status | show | reset-failed) [--] [<unit>...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-enabled | enable | disable | reenable | mask | unmask | preset) [--] <unit>...
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (daemon-reload | daemon-reexec | is-system-running | get-default | show-environment)
+  systemctl (-h | --help | --version)
+
+Options:
+  -h --help               Show this help
+  --version               Show package version
+  --system                Connect to the system service manager (the default)
+  --user                  Connect to a user service manager (not supported)
+  -t TYPE --type=TYPE     List units of a particular type (comma-separated)
+  --state=STATE           List units with particular LOAD or SUB or ACTIVE state
+  --failed                Shortcut for --state=failed
+  -p NAME --property=NAME  Show only properties by this name (repeatable, comma-separated)
+  -P NAME                 Equivalent to --value --property=NAME
+  --value                 When showing properties, only print the value
+  -a --all                Show all properties/all units currently in memory,
+                          including dead/empty ones
+  -l --full               Don't ellipsize unit names on output
+  -q --quiet              Suppress output
+  --no-pager              Do not pipe output into a pager
+  --no-legend             Do not print the legend (column headers and hints)
+  --legend=BOOL           Enable/disable the legend
+  --plain                 Print unit lists without the status glyph column
+  --no-block              Do not wait until operation finished
+  --wait                  For (re)start, wait until service stopped again (not supported)
+  --no-ask-password       Do not ask for system passwords
+  --no-reload             Don't reload daemon after en-/dis-abling unit files
+  --no-warn               Don't generate warnings
+  --now                   Start or stop unit after enabling or disabling it
+  --root=PATH             Operate on the init scripts and links below PATH
+  --runtime               Make changes only temporarily (accepted, changes are permanent)
+  --force                 When enabling unit files, override existing symlinks
+  --job-mode=MODE         Specify how to deal with already queued jobs
+  --fail                  Shortcut for --job-mode=fail
+  --ignore-dependencies   Shortcut for --job-mode=ignore-dependencies
+  --preset-mode=MODE      Apply only enable, only disable, or all presets [default: full]
+  -s SIGNAL --signal=SIGNAL  Which signal to send (number, TERM or SIGTERM; help, list)
+  --kill-whom=WHOM        Whom to send signal to: main, control or all
+  --kill-value=INT        Signal value to enqueue (realtime signals only)
+  -n INTEGER --lines=INTEGER  Number of log lines to show in status [default: 10]
+  -o STRING --output=STRING   Change log output mode (accepted, ignored)
+  -i --ignore-inhibitors  Accepted for compatibility
+  --firmware-setup        Accepted for compatibility
+"""
+
+import os
+import sys
+
+from shim import SYSTEMD_VERSION, __version__
+from shim.errors import ShimError
+
+# verb -> (module under shim.verbs, function). Imported on demand: start-up time is a feature.
+VERBS = {
+    "list-units": ("listing", "list_units"),
+    "list-unit-files": ("listing", "list_unit_files"),
+    "is-active": ("query", "is_active"),
+    "check": ("query", "is_active"),
+    "is-failed": ("query", "is_failed"),
+    "is-enabled": ("query", "is_enabled"),
+    "status": ("show", "status"),
+    "show": ("show", "show"),
+    "cat": ("show", "cat"),
+    "kill": ("kill", "kill"),
+    "enable": ("install", "enable"),
+    "disable": ("install", "disable"),
+    "reenable": ("install", "reenable"),
+    "mask": ("install", "mask"),
+    "unmask": ("install", "unmask"),
+    "preset": ("install", "preset"),
+    "daemon-reload": ("system", "daemon_reload"),
+    "daemon-reexec": ("system", "daemon_reload"),
+    "is-system-running": ("system", "is_system_running"),
+    "get-default": ("system", "get_default"),
+    "show-environment": ("system", "show_environment"),
+    "reset-failed": ("lifecycle", "reset_failed"),
+}
+JOB_VERBS = ("start", "stop", "reload", "restart", "try-restart", "reload-or-restart",
+             "try-reload-or-restart", "force-reload", "condrestart", "condstop", "condreload",
+             "reload-or-try-restart")
+for _verb in JOB_VERBS:
+    VERBS[_verb] = ("lifecycle", "job")
+del _verb
+
+
+def _split_list(values) -> tuple:
+    """Repeatable, comma-separated option values, de-duplicated in order."""
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        for item in value.split(","):
+            if item and item not in out:
+                out.append(item)
+    return tuple(out)
+
+
+def _long_options() -> list:
+    words = __doc__.split("Options:", 1)[1].replace(",", " ").replace("=", " ").split()
+    return [w for w in words if w.startswith("--")]
+
+
+def _diagnose(argv) -> ShimError:
+    """docopt said no: say what systemctl would say about the same command line."""
+    verb, positional = None, []
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg.startswith("--"):
+            name = arg.split("=", 1)[0]
+            if not any(option.startswith(name) for option in _long_options()):
+                return ShimError("systemctl: unrecognized option '%s'" % name)
+        elif not arg.startswith("-") or arg == "-":
+            positional.append(arg)
+    if positional:
+        verb = positional[0]
+    if verb is not None and verb not in VERBS:
+        return ShimError("Unknown command verb %s." % verb)
+    if verb in VERBS:
+        return ShimError("Too few arguments." if len(positional) == 1 else "Too many arguments.")
+    return ShimError("Invalid command line. See 'systemctl --help'.")
+
+
+def parse(argv):
+    from docopt import DocoptExit, docopt
+    try:
+        return docopt(__doc__, argv, default_help=False)
+    except DocoptExit:
+        raise _diagnose(argv) from None
+
+
+def build_context(args):
+    from shim.context import Context, Options
+    options = Options(
+        all=bool(args["--all"]),
+        types=_split_list(args["--type"]),
+        states=_split_list(args["--state"]) + (("failed",) if args["--failed"] else ()),
+        properties=_split_list(args["--property"]) + _split_list(args["-P"]),
+        value=bool(args["--value"] or args["-P"]),
+        quiet=bool(args["--quiet"]),
+        no_legend=bool(args["--no-legend"] or args["--quiet"]) or
+        (args["--legend"] or "").lower() in ("no", "false", "0", "off"),
+        plain=bool(args["--plain"]),
+        full=bool(args["--full"]),
+        no_block=bool(args["--no-block"]),
+        now=bool(args["--now"]),
+        force=bool(args["--force"]),
+        runtime=bool(args["--runtime"]),
+        job_mode="fail" if args["--fail"] else ("ignore-dependencies" if args["--ignore-dependencies"]
+                                                 else args["--job-mode"] or "replace"),
+        signal=args["--signal"],
+        kill_whom=args["--kill-whom"],
+        kill_value=args["--kill-value"],
+    )
+    try:
+        options.lines = int(args["--lines"])
+    except (TypeError, ValueError):
+        raise ShimError("Failed to parse lines '%s'" % args["--lines"]) from None
+    env = os.environ
+    ctx = Context(root=args["--root"] or "/", options=options,
+                  state_dir=env.get("SYSTEMCTL_SHIM_STATE_DIR", ""))
+    if env.get("SYSTEMCTL_SHIM_STOP_TIMEOUT"):
+        try:
+            ctx.stop_timeout = float(env["SYSTEMCTL_SHIM_STOP_TIMEOUT"])
+        except ValueError:
+            raise ShimError("Invalid SYSTEMCTL_SHIM_STOP_TIMEOUT: %s" % env["SYSTEMCTL_SHIM_STOP_TIMEOUT"]) from None
+    return ctx
+
+
+def selected_verb(args) -> str:
+    for verb in VERBS:
+        if args.get(verb):
+            return verb
+    return "list-units"
+
+
+def run(argv) -> int:
+    args = parse(argv)
+    if args["--help"]:
+        sys.stdout.write(__doc__.split("Usage:")[0].rstrip() + "\n\n" + "Usage:" +
+                         __doc__.split("Usage:")[1])
+        return 0
+    if args["--version"]:
+        sys.stdout.write("systemd %d (%s)\n" % (SYSTEMD_VERSION, "systemctl-shim " + __version__))
+        sys.stdout.write("systemctl-shim %s: systemctl for SysV init and OpenRC; "
+                         "-PAM -AUDIT -SELINUX +SYSVINIT +OPENRC\n" % __version__)
+        return 0
+    if args["--user"]:
+        raise ShimError("--user is not supported: this machine has no systemd user manager.")
+    if args["--wait"] and args["--no-block"]:
+        raise ShimError("--wait may not be combined with --no-block.")
+    verb = selected_verb(args)
+    ctx = build_context(args)
+    if ctx.options.now and verb not in ("enable", "disable", "reenable", "mask"):
+        raise ShimError("--now can only be used with verb enable, disable, reenable, or mask.")
+    module_name, function_name = VERBS[verb]
+    module = __import__("shim.verbs." + module_name, fromlist=[function_name])
+    units = args["<unit>"] or args["<pattern>"] or []
+    return getattr(module, function_name)(ctx, verb, units)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run(argv)
+    except ShimError as error:
+        if error.message:
+            sys.stderr.write(error.message + "\n")
+        return error.code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = None
+        finally:
+            return 0
+    except Exception as error:  # never a traceback in the user's face; say what broke
+        sys.stderr.write("systemctl-shim: internal error: %s: %s\n" % (type(error).__name__, error))
+        if os.environ.get("SYSTEMCTL_SHIM_DEBUG"):
+            raise
+        return 1

@@ -1,0 +1,23 @@
+"""Errors that end a verb with systemctl's message and exit code.
+
+Verbs raise `ShimError` for anything the user did wrong or the machine refused; `cli.main` prints the
+message on stderr and exits with the code. Anything else escaping is a bug, and `cli.main` still
+turns it into one line on stderr rather than a traceback.
+"""
+
+# Exit codes systemctl uses (systemctl-util.h, exit-status.h): the LSB action codes.
+EXIT_FAILURE = 1
+EXIT_NOT_IMPLEMENTED = 3   # job type not applicable / status: not running
+EXIT_NO_PERMISSION = 4     # access denied; status/is-*: no such unit
+EXIT_NOT_INSTALLED = 5     # start/stop: no such unit
+EXIT_NOT_RUNNING = 3
+EXIT_UNKNOWN = 4
+
+
+class ShimError(Exception):
+    """A failure with the exact text systemctl prints (on stderr) and its exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.message = message
+        self.code = code

@@ -1,0 +1,78 @@
+"""Per-command access to units, their records and their live state: the pieces every verb uses.
+
+A `Manager` lives for one command. It caches what it reads (scripts, records, one /proc snapshot)
+and is thrown away afterwards: there is no daemon and no global state.
+"""
+
+import os
+
+from shim import names
+from shim.backends import ScriptLoader
+from shim.errors import ShimError
+from shim.runtime import Inspector
+from shim.state import StateStore
+from shim.units import UnitIndex
+
+MASK_DIR = "/etc/systemd/system"
+
+
+class Manager:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.loader = ScriptLoader(ctx)
+        self.index = UnitIndex(ctx, self.loader)
+        self.store = StateStore(ctx.state_dir, ctx.proc)
+        self.inspector = Inspector(ctx, self.store, self.is_masked)
+
+    # --- names ---------------------------------------------------------------------------------
+    def units(self, patterns, *, allow_globs=True, include=None):
+        """Mangle, expand globs, resolve. Empty names are systemd's EINVAL."""
+        try:
+            return self.index.expand(patterns, allow_globs=allow_globs, include=include)
+        except ValueError:
+            raise ShimError("Failed to mangle unit name: Invalid argument") from None
+
+    def loaded_filter(self):
+        """Globs match only loaded units that are not inactive (unless --all/--state)."""
+        options = self.ctx.options
+        def include(unit):
+            if options.types and names.unit_type(unit.id) not in options.types:
+                return False
+            if options.all:
+                return True
+            rt = self.inspector.inspect(unit)
+            if options.states:
+                return bool({rt.load_state, rt.active_state, rt.sub_state} & set(options.states))
+            return rt.active_state != "inactive"
+        return include
+
+    # --- masks ---------------------------------------------------------------------------------
+    def mask_path(self, unit_id: str) -> str:
+        return os.path.join(self.ctx.path(MASK_DIR), unit_id)
+
+    def is_masked(self, unit) -> bool:
+        for name in unit.names or (unit.id,):
+            path = self.mask_path(name)
+            try:
+                if os.path.realpath(path) == "/dev/null" or (os.path.isfile(path) and
+                                                             os.path.getsize(path) == 0):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    # --- enablement ----------------------------------------------------------------------------
+    def unit_file_state(self, unit) -> str:
+        """is-enabled's word for a unit (masked wins; targets are static)."""
+        if not unit.found:
+            return "not-found" if not self.is_masked(unit) else "masked"
+        if self.is_masked(unit):
+            return "masked"
+        if unit.backend == "target":
+            return "static"
+        return self.loader.rc.is_enabled(unit)
+
+    def require_root(self, what: str, unit_id: str = "") -> None:
+        """Mutating verbs as non-root fail the way systemctl's polkit denial does."""
+        if os.geteuid() != 0:
+            raise ShimError(what, 4)

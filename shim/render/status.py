@@ -1,0 +1,91 @@
+"""The `systemctl status` block (print_status_info in src/systemctl/systemctl-show.c, v244+ layout)."""
+
+import time
+
+from shim.render.timefmt import relative, timestamp
+
+_GLYPHS_UTF8 = {"active": "●", "reloading": "↻", "inactive": "○", "maintenance": "○",
+                "failed": "×", "activating": "●", "deactivating": "●"}
+_GLYPHS_ASCII = {"failed": "x"}
+
+
+def glyph(active_state: str, utf8: bool) -> str:
+    if utf8:
+        return _GLYPHS_UTF8.get(active_state, "●")
+    return _GLYPHS_ASCII.get(active_state, "*")
+
+
+def _exit_status(code) -> str:
+    names = {0: "SUCCESS", 1: "FAILURE", 2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED",
+             4: "NOPERMISSION", 5: "NOTINSTALLED", 6: "NOTCONFIGURED", 7: "NOTRUNNING"}
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return str(code)
+    return "%d/%s" % (code, names[code]) if code in names else str(code)
+
+
+def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
+          mode_note: str, now: float = None) -> list:
+    now = time.time() if now is None else now
+    lines = []
+    title = "%s %s" % (glyph(rt.active_state, utf8), unit.id)
+    if unit.description and unit.description != unit.id:
+        title += " - " + unit.description
+    lines.append(title)
+
+    if rt.load_state == "masked":
+        lines.append("     Loaded: masked (Reason: Unit %s is masked.)" % unit.id)
+    elif unit.source_path:
+        state = unit_file_state
+        preset = "; preset: enabled" if state in ("enabled", "disabled") else ""
+        lines.append("     Loaded: %s (%s; %s%s)" % (rt.load_state, unit.source_path, state, preset))
+    else:
+        lines.append("     Loaded: %s" % rt.load_state)
+
+    active = rt.active_state
+    if rt.sub_state and rt.sub_state != rt.active_state:
+        active += " (%s)" % rt.sub_state
+    if rt.active_state == "failed" and rt.result != "success":
+        active += " (Result: %s)" % rt.result
+    if rt.since:
+        active += " since %s; %s" % (timestamp(rt.since), relative(rt.since, now))
+    lines.append("     Active: " + active)
+
+    if unit.backend in ("sysv", "openrc"):
+        lines.append("       Docs: man:systemd-sysv-generator(8)" if unit.backend == "sysv"
+                     else "       Docs: man:openrc-run(8)")
+    last = rt.record.last_exec
+    if last and last.get("code") and unit.source_path:
+        if last["code"] == "exited":
+            how = "code=exited, status=%s" % _exit_status(last.get("status", 0))
+        else:
+            how = "code=killed, signal=%s" % last.get("status", "")
+        lines.append("    Process: %s ExecStart=%s %s (%s)" % (
+            last.get("pid", 0), unit.source_path, last.get("verb", "start"), how)
+            if last.get("verb") == "start" else
+            "    Process: %s Exec%s=%s %s (%s)" % (last.get("pid", 0), last.get("verb", "").capitalize(),
+                                                  unit.source_path, last.get("verb", ""), how))
+    comm = {pid: cmd for pid, cmd, _ in processes}
+    short = {pid: name for pid, _, name in processes}
+    if rt.main_pid:
+        text = "   Main PID: %d (%s)" % (rt.main_pid, short.get(rt.main_pid, "?"))
+        if rt.control_pid:
+            text += "; Control PID: %d (%s)" % (rt.control_pid, short.get(rt.control_pid, "?"))
+        lines.append(text)
+    elif rt.control_pid:
+        lines.append("  Cntrl PID: %d (%s)" % (rt.control_pid, short.get(rt.control_pid, "?")))
+    if processes:
+        lines.append("      Tasks: %d" % len(processes))
+        lines.append("     CGroup: " + mode_note)
+        width = len(str(max(pid for pid, _, _ in processes)))
+        branch, last_branch = ("├─", "└─") if utf8 else ("|-", "`-")
+        for index, (pid, _, _) in enumerate(processes):
+            mark = last_branch if index == len(processes) - 1 else branch
+            lines.append("             %s%*d %s" % (mark, width, pid, comm[pid]))
+    elif mode_note and rt.active_state == "active":
+        lines.append("     CGroup: " + mode_note)
+    if log_lines:
+        lines.append("")
+        lines.extend(log_lines)
+    return lines

@@ -1,0 +1,67 @@
+"""systemd's timestamp and timespan formats (format_timestamp, format_timestamp_relative, format_timespan)."""
+
+import time
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def timestamp(epoch: float) -> str:
+    """'Thu 2024-01-04 13:54:04 UTC': English weekday whatever the locale; '' for no time."""
+    if not epoch:
+        return ""
+    local = time.localtime(epoch)
+    return "%s %s" % (_DAYS[local.tm_wday], time.strftime("%Y-%m-%d %H:%M:%S %Z", local))
+
+
+def relative(epoch: float, now: float = None) -> str:
+    """format_timestamp_relative(): '5min ago', '1h 2min ago', '3 days ago'."""
+    now = time.time() if now is None else now
+    delta = now - epoch
+    suffix = "ago" if delta >= 0 else "left"
+    d = abs(delta)
+    minute, hour, day = 60, 3600, 86400
+    week, month, year = 7 * day, 2629800, 31557600
+    if d >= year:
+        text = "%dY %dM" % (d // year, (d % year) // month)
+    elif d >= month:
+        text = "%dM %dd" % (d // month, (d % month) // day)
+    elif d >= week:
+        text = "%dw %dd" % (d // week, (d % week) // day)
+    elif d >= 2 * day:
+        text = "%d days" % (d // day)
+    elif d >= 25 * hour:
+        text = "1 day %dh" % ((d - day) // hour)
+    elif d >= 6 * hour:
+        text = "%dh" % (d // hour)
+    elif d >= hour:
+        text = "%dh %dmin" % (d // hour, (d % hour) // minute)
+    elif d >= 5 * minute:
+        text = "%dmin" % (d // minute)
+    elif d >= minute:
+        text = "%dmin %ds" % (d // minute, d % minute)
+    elif d >= 1:
+        text = "%ds" % d
+    elif d >= 0.001:
+        text = "%dms" % (d * 1000)
+    elif d > 0:
+        text = "%dus" % (d * 1000000)
+    else:
+        return "now"
+    return "%s %s" % (text, suffix)
+
+
+def timespan(seconds: float) -> str:
+    """format_timespan(): '5min', '1min 30s', '100ms', 'infinity', '0'."""
+    if seconds == float("inf"):
+        return "infinity"
+    if seconds <= 0:
+        return "0"
+    units = (("y", 31557600), ("month", 2629800), ("w", 604800), ("d", 86400), ("h", 3600),
+             ("min", 60), ("s", 1), ("ms", 0.001))
+    parts, rest = [], seconds
+    for name, size in units:
+        if rest >= size:
+            count = int(rest // size)
+            rest -= count * size
+            parts.append("%d%s" % (count, name))
+    return " ".join(parts) or "0"

@@ -1,0 +1,261 @@
+"""The live state of a unit, computed now from processes, pidfiles, OpenRC's records and ours.
+
+Never a flag written at start: a daemon killed behind our back is `failed` (or `inactive`), not
+`active`. The inspector is per command: it shares one /proc snapshot between the units it looks
+at, and takes that snapshot only when a cheaper answer is not enough (`is-active` on a unit with
+a good pidfile reads a handful of small files).
+"""
+
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from shim import pidfile
+from shim.backends import openrc
+from shim.proc import membership
+from shim.proc.identity import ProcessRef
+from shim.proc.snapshot import Snapshot, start_epoch
+from shim.proc.tracking import Tracking
+from shim.state import Record, StateStore
+from shim.units import Unit
+
+# Signals after which a daemon's death counts as a clean exit (systemd's EXIT_CLEAN_DAEMON).
+CLEAN_SIGNALS = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE})
+_CONTROL_STATES = {"start": ("activating", "start"), "stop": ("deactivating", "stop"),
+                   "reload": ("reloading", "reload"), "restart": ("activating", "start")}
+
+
+@dataclass
+class Runtime:
+    unit: Unit
+    load_state: str = "loaded"        # loaded | not-found | masked
+    active_state: str = "inactive"
+    sub_state: str = "dead"
+    result: str = "success"
+    since: float = 0.0                # when the unit entered its current state (epoch)
+    main: Optional[ProcessRef] = None
+    main_source: str = ""             # the pidfile, or "tracking"
+    pidfile_note: str = ""            # why a pidfile was refused
+    control: Optional[ProcessRef] = None
+    control_verb: str = ""
+    record: Record = field(default_factory=Record)
+    tracking: Tracking = field(default_factory=Tracking)
+    mode: str = "none"                # how members were found: cgroup | tracked | adopted | none
+    members: Optional[set] = None     # filled by Inspector.members()
+    logins: set = field(default_factory=set)
+    extra_cgroups: tuple = ()
+
+    @property
+    def main_pid(self) -> int:
+        return self.main.pid if self.main else 0
+
+    @property
+    def control_pid(self) -> int:
+        return self.control.pid if self.control else 0
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_state in ("active", "reloading")
+
+
+def cgroup2_mounts(ctx) -> list:
+    """cgroup2 mount points where OpenRC may keep services (unified or hybrid layouts)."""
+    found = []
+    for candidate in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        path = ctx.path(candidate)
+        if os.path.isfile(os.path.join(path, "cgroup.procs")):
+            found.append(path)
+    return found
+
+
+class Inspector:
+    def __init__(self, ctx, store: StateStore, masked):
+        self.ctx = ctx
+        self.store = store
+        self.masked = masked              # callable(unit) -> bool
+        self._snapshot = None
+        self._records = None
+
+    # --- shared, lazily ------------------------------------------------------------------------
+    def snapshot(self, fresh: bool = False) -> Snapshot:
+        if self._snapshot is None or fresh:
+            self._snapshot = Snapshot.take(self.ctx.proc)
+        return self._snapshot
+
+    def protected(self) -> set:
+        return membership.protected_pids(self.snapshot())
+
+    def _claimed_elsewhere(self, unit: Unit):
+        """pid -> True if another unit's record captured that process (pidfile pointing away)."""
+        if self._records is None:
+            self._records = self.store.all_records()
+        def claimed(pid: int) -> bool:
+            for unit_id, record in self._records.items():
+                if unit_id in unit.names or record.state != "started":
+                    continue
+                if any(ref.pid == pid and ref.alive(self.ctx.proc) for ref in record.tracking.processes):
+                    return True
+            return False
+        return claimed
+
+    # --- one unit ------------------------------------------------------------------------------
+    def inspect(self, unit: Unit) -> Runtime:
+        rt = Runtime(unit=unit)
+        if not unit.found:
+            rt.load_state = "not-found"
+            return rt
+        if self.masked(unit):
+            rt.load_state = "masked"
+        if unit.backend == "target":
+            return self._inspect_target(rt)
+        rt.record = self.store.load(unit.id)
+        record = rt.record
+        if record.state == "started":
+            rt.tracking = record.tracking
+        if record.control:
+            ref = ProcessRef(record.control.pid, record.control.starttime)
+            if ref.alive(self.ctx.proc):
+                rt.control, rt.control_verb = ref, record.control.verb
+        rt.extra_cgroups = tuple(d for m in cgroup2_mounts(self.ctx)
+                                 for d in openrc.cgroup_dirs(m, unit.name))
+        self._find_main(rt)
+        self._decide_state(rt)
+        return rt
+
+    def _pidfile_candidates(self, unit: Unit) -> list:
+        recorded = openrc.recorded_pidfiles(self.ctx, unit.name)
+        return list(dict.fromkeys(recorded + list(unit.pidfiles)))
+
+    def _find_main(self, rt: Runtime) -> None:
+        stale = None
+        for path in self._pidfile_candidates(rt.unit):
+            if not os.path.lexists(path):
+                continue
+            # The cheap checks need no snapshot; membership is computed only if the file's owner
+            # makes it necessary (is_member is called lazily by pidfile.check).
+            verdict = pidfile.check(path, protected=self._cheap_protected(),
+                                    is_member=lambda pid: pid in self.members(rt),
+                                    claimed_elsewhere=self._claimed_elsewhere(rt.unit),
+                                    proc_root=self.ctx.proc)
+            if verdict.pid:
+                rt.main, rt.main_source = verdict.ref, path
+                return
+            if verdict.exists and stale is None:
+                stale = verdict
+        if stale is not None:
+            rt.pidfile_note = "%s: %s" % (stale.path, stale.reason)
+        # No usable pidfile: the single daemon we captured at start, if there is exactly one.
+        alive = [ref for ref in rt.tracking.processes if ref.alive(self.ctx.proc)]
+        if len(alive) == 1 and not rt.tracking.cgroup:
+            rt.main, rt.main_source = alive[0], "tracking"
+
+    def _cheap_protected(self) -> set:
+        """PID 1, us and our ancestors: enough to refuse a pidfile without a full snapshot."""
+        protected, pid = {1, os.getpid()}, os.getppid()
+        while pid > 1 and pid not in protected:
+            protected.add(pid)
+            ref = ProcessRef.of(pid, self.ctx.proc)
+            pid = _parent_of(pid, self.ctx.proc) if ref else 0
+        return protected
+
+    def tracking_for(self, rt: Runtime) -> Tracking:
+        """What membership starts from: our record, or (a service we did not start) the tree
+        adopted from its validated main pid."""
+        tracking = rt.tracking
+        if rt.main and tracking.empty:
+            tracking = membership.adopt(self.snapshot(), rt.main.pid)
+            rt.tracking = tracking
+        return tracking
+
+    def members(self, rt: Runtime) -> set:
+        """Every live process of the unit (computed once per Runtime)."""
+        if rt.members is None:
+            rt.members = set()        # guards the recursion through pidfile.check
+            tracking = self.tracking_for(rt)
+            result = membership.compute(self.snapshot(), tracking, main_pid=rt.main_pid or None,
+                                        extra_cgroups=rt.extra_cgroups)
+            rt.members, rt.logins, rt.mode = set(result.pids), set(result.logins), result.mode
+        return rt.members
+
+    # --- state ---------------------------------------------------------------------------------
+    def _decide_state(self, rt: Runtime) -> None:
+        record, unit = rt.record, rt.unit
+        if rt.control:
+            rt.active_state, rt.sub_state = _CONTROL_STATES.get(rt.control_verb, ("activating", "start"))
+            rt.since = record.active_since or time.time()
+            return
+        openrc_state = openrc.service_state(self.ctx, unit.name)
+        running = bool(rt.main) or bool(self.members(rt))
+        if openrc_state in ("starting", "stopping"):
+            rt.active_state, rt.sub_state = (("activating", "start") if openrc_state == "starting"
+                                             else ("deactivating", "stop"))
+        elif running:
+            rt.active_state, rt.sub_state = "active", "running"
+            rt.since = (record.active_since if record.state == "started" and record.active_since
+                        else start_epoch(rt.main.starttime, self.ctx.proc) if rt.main else 0.0)
+        elif openrc_state == "failed" or record.state == "failed":
+            rt.active_state = rt.sub_state = "failed"
+            rt.result = record.result if record.state == "failed" else "exit-code"
+            rt.since = record.inactive_since
+        elif record.state == "started" or openrc_state == "started":
+            daemon_expected = bool(record.tracking.processes or record.tracking.cgroup
+                                   or openrc.recorded_pidfiles(self.ctx, unit.name)
+                                   or (rt.pidfile_note and record.state != "started"))
+            if not daemon_expected:
+                # A script that leaves nothing running (RemainAfterExit=yes, as systemd's
+                # generator sets for SysV scripts).
+                rt.active_state, rt.sub_state = "active", "exited"
+                rt.since = record.active_since
+            elif record.kill_signal in CLEAN_SIGNALS:
+                rt.active_state, rt.sub_state = "inactive", "dead"
+                rt.since = record.inactive_since
+            else:
+                rt.active_state = rt.sub_state = "failed"
+                rt.result = "signal" if record.kill_signal else "exit-code"
+                rt.since = record.inactive_since
+        elif rt.pidfile_note and record.state != "stopped" and "does not exist" in rt.pidfile_note:
+            # Dead, pidfile exists (LSB status 1): it died without being stopped.
+            rt.active_state = rt.sub_state = "failed"
+            rt.result = "exit-code"
+        else:
+            rt.active_state, rt.sub_state = "inactive", "dead"
+            rt.since = record.inactive_since
+
+    def _inspect_target(self, rt: Runtime) -> Runtime:
+        level = current_runlevel(self.ctx)
+        if level and (level in rt.unit.runlevels or
+                      (rt.unit.id == "multi-user.target" and level in ("2", "3", "4", "5"))):
+            rt.active_state, rt.sub_state = "active", "active"
+        return rt
+
+
+def _parent_of(pid: int, proc_root: str) -> int:
+    try:
+        with open("%s/%d/stat" % (proc_root, pid), "rb") as handle:
+            data = handle.read()
+        return int(data[data.rindex(b")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def current_runlevel(ctx) -> str:
+    """The runlevel init is in: OpenRC's softlevel, else the RUN_LVL record in utmp."""
+    try:
+        with open(ctx.path("/run/openrc/softlevel")) as handle:
+            level = handle.read().strip()
+        return {"default": "3", "boot": "S", "sysinit": "S", "single": "1",
+                "shutdown": "0", "reboot": "6", "": ""}.get(level, "3")
+    except OSError:
+        pass
+    try:
+        with open(ctx.path("/run/utmp"), "rb") as handle:
+            data = handle.read(384 * 256)
+    except OSError:
+        return ""
+    level = ""
+    for offset in range(0, len(data) - 383, 384):
+        if int.from_bytes(data[offset:offset + 2], "little") == 1:       # RUN_LVL
+            level = chr(int.from_bytes(data[offset + 4:offset + 8], "little") & 0xFF)
+    return level if level in "0123456S" else ""

@@ -1,0 +1,238 @@
+"""Per-unit records under /run/systemctl-shim: what we started, when, and which processes.
+
+Layout (all under the state directory, default /run/systemctl-shim):
+
+    boot_id              the boot the records belong to; a different boot wipes them
+    units/<unit>.json    one record per unit, replaced atomically (write + rename)
+    locks/<unit>.lock    flock()ed for the whole of a start/stop/restart/reload
+    logs/<unit>.log      what the unit's scripts printed (shown by `status`, like the journal)
+
+A record is a hint about the past, never the truth about now: live state is always recomputed
+from processes (`shim/runtime.py`). A shim killed mid-operation leaves at worst a record whose
+control process is dead, which readers treat as "no operation in flight"; its lock is released by
+the kernel when it dies.
+"""
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from shim.proc.tracking import Tracking
+
+RECORD_VERSION = 1
+MAX_RECORD_BYTES = 1024 * 1024
+MAX_LOG_BYTES = 256 * 1024
+
+
+@dataclass
+class Control:
+    """The script we are running for the unit right now (systemd's control process)."""
+
+    pid: int
+    starttime: int
+    verb: str
+
+
+@dataclass
+class Record:
+    state: str = ""                 # "started" | "stopped" | "failed" | "" (never touched by us)
+    result: str = "success"         # systemd's Result=: success, exit-code, signal, timeout, ...
+    active_since: float = 0.0       # epoch seconds (ActiveEnterTimestamp)
+    inactive_since: float = 0.0
+    invocation_id: str = ""
+    tracking: Tracking = field(default_factory=Tracking)
+    control: Optional[Control] = None
+    last_exec: dict = field(default_factory=dict)   # {"verb", "pid", "code", "status"}: Process: line
+    kill_signal: int = 0            # last signal `systemctl kill` sent (decides dead vs. failed)
+    n_restarts: int = 0
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["tracking"] = self.tracking.to_dict()
+        data["version"] = RECORD_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data) -> "Record":
+        """Never raises: a damaged or hostile record becomes an empty one."""
+        if not isinstance(data, dict):
+            return cls()
+        record = cls()
+        for name in ("state", "result", "invocation_id"):
+            if isinstance(data.get(name), str):
+                setattr(record, name, data[name][:200])
+        for name in ("active_since", "inactive_since"):
+            if isinstance(data.get(name), (int, float)) and data[name] >= 0:
+                setattr(record, name, float(data[name]))
+        for name in ("kill_signal", "n_restarts"):
+            if isinstance(data.get(name), int) and data[name] >= 0:
+                setattr(record, name, data[name])
+        record.tracking = Tracking.from_dict(data.get("tracking"))
+        control = data.get("control")
+        if isinstance(control, dict) and all(isinstance(control.get(k), int) and control[k] > 0
+                                             for k in ("pid", "starttime")):
+            record.control = Control(control["pid"], control["starttime"], str(control.get("verb", "")))
+        if isinstance(data.get("last_exec"), dict):
+            record.last_exec = {k: v for k, v in data["last_exec"].items()
+                                if k in ("verb", "pid", "code", "status", "time")
+                                and isinstance(v, (int, str, float))}
+        return record
+
+
+def _safe_name(unit_id: str) -> str:
+    """Unit ids are already mangled; still, never let one name a path outside our directory."""
+    return unit_id.replace("/", "-").lstrip(".") or "_"
+
+
+class StateStore:
+    def __init__(self, directory: str, proc_root: str = "/proc"):
+        self.directory = directory
+        self.proc_root = proc_root
+        self._checked_boot = False
+
+    def _path(self, kind: str, unit_id: str, suffix: str) -> str:
+        return os.path.join(self.directory, kind, _safe_name(unit_id) + suffix)
+
+    def record_path(self, unit_id):
+        return self._path("units", unit_id, ".json")
+
+    def log_path(self, unit_id):
+        return self._path("logs", unit_id, ".log")
+
+    # --- boot ----------------------------------------------------------------------------------
+    def _boot_id(self) -> str:
+        try:
+            with open(os.path.join(self.proc_root, "sys/kernel/random/boot_id")) as handle:
+                return handle.read().strip()
+        except OSError:
+            return ""
+
+    def _ensure_current_boot(self, writable: bool) -> bool:
+        """False if the records belong to another boot (then they are ignored, or wiped)."""
+        marker = os.path.join(self.directory, "boot_id")
+        current = self._boot_id()
+        try:
+            with open(marker) as handle:
+                stored = handle.read().strip()
+        except OSError:
+            stored = None
+        if stored == current:
+            return True
+        if not writable:
+            return stored is None and not os.path.isdir(os.path.join(self.directory, "units"))
+        with self._lock_file(os.path.join(self.directory, "boot.lock")):
+            for kind in ("units", "logs"):
+                directory = os.path.join(self.directory, kind)
+                for entry in _listdir(directory):
+                    try:
+                        os.unlink(os.path.join(directory, entry))
+                    except OSError:
+                        pass
+            self._atomic_write(marker, current + "\n")
+        return True
+
+    # --- records -------------------------------------------------------------------------------
+    def load(self, unit_id: str) -> Record:
+        """The unit's record; an empty one if missing, unreadable, damaged or from another boot."""
+        if not self._checked_boot:
+            self._checked_boot = True
+            self._boot_ok = self._ensure_current_boot(writable=False)
+        if not self._boot_ok:
+            return Record()
+        try:
+            with open(self.record_path(unit_id), "rb") as handle:
+                raw = handle.read(MAX_RECORD_BYTES + 1)
+        except OSError:
+            return Record()
+        if len(raw) > MAX_RECORD_BYTES:
+            return Record()
+        try:
+            return Record.from_dict(json.loads(raw.decode("utf-8")))
+        except (ValueError, UnicodeDecodeError):
+            return Record()
+
+    def save(self, unit_id: str, record: Record) -> None:
+        self._ensure_current_boot(writable=True)
+        self._checked_boot, self._boot_ok = True, True
+        self._atomic_write(self.record_path(unit_id), json.dumps(record.to_dict(), sort_keys=True))
+
+    def all_records(self) -> dict:
+        """{unit id: record} for every unit we hold a record for (this boot)."""
+        directory = os.path.join(self.directory, "units")
+        return {entry[:-5]: self.load(entry[:-5]) for entry in _listdir(directory)
+                if entry.endswith(".json")}
+
+    def _atomic_write(self, path: str, text: str) -> None:
+        directory = os.path.dirname(path)
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.rename(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    # --- locks ---------------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, unit_id: str):
+        """Exclusive per-unit lock for the duration of a job: concurrent starts serialise."""
+        with self._lock_file(self._path("locks", unit_id, ".lock")):
+            yield
+
+    @contextmanager
+    def _lock_file(self, path: str):
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    # --- logs ----------------------------------------------------------------------------------
+    def prepare_log(self, unit_id: str) -> str:
+        """The log file scripts append to; trimmed so it cannot grow without bound."""
+        path = self.log_path(unit_id)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        try:
+            if os.path.getsize(path) > MAX_LOG_BYTES:
+                with open(path, "rb") as handle:
+                    handle.seek(-MAX_LOG_BYTES // 2, os.SEEK_END)
+                    tail = handle.read()
+                self._atomic_write(path, tail.decode("utf-8", errors="replace"))
+        except OSError:
+            pass
+        return path
+
+    def log_tail(self, unit_id: str, lines: int) -> list:
+        try:
+            with open(self.log_path(unit_id), "rb") as handle:
+                handle.seek(0, os.SEEK_END)
+                size = handle.tell()
+                handle.seek(max(0, size - 64 * 1024))
+                text = handle.read().decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if line.strip()][-lines:] if lines > 0 else []
+
+
+def _listdir(directory: str) -> list:
+    try:
+        return os.listdir(directory)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES):
+            return []
+        raise

@@ -1,0 +1,192 @@
+"""What a unit name refers to on this machine, and how names are found.
+
+A `Unit` is immutable data about one service (or runlevel target): where its script is, what it
+calls itself, where its pidfile may be. Live state (running? main pid?) is not here; see
+`shim/runtime.py`. `UnitIndex` resolves names: the script's own name, LSB `Provides:`, the
+cross-distro alias table, and globs against the known units.
+"""
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Optional
+
+from shim import names
+from shim.aliases import alias_family
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str                               # "cron.service"
+    backend: str = ""                     # "sysv" | "openrc" | "target" | "" (not found)
+    script: str = ""                      # path of the script as we open/run it (under --root)
+    source_path: str = ""                 # path on the machine, e.g. /etc/init.d/cron
+    names: tuple = ()                     # id first, then aliases (Names=)
+    description: str = ""
+    pidfile: str = ""                     # declared pidfile (PIDFile=)
+    pidfiles: tuple = ()                  # every pidfile worth looking at, best first
+    can_reload: bool = False
+    has_lsb: bool = False
+    default_start: tuple = ()
+    default_stop: tuple = ()
+    after: tuple = ()
+    runlevels: tuple = ()                 # targets: the runlevels this target stands for
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.backend)
+
+    @property
+    def name(self) -> str:
+        """The script's base name: 'cron' for cron.service."""
+        return self.id.rsplit(".", 1)[0]
+
+    @property
+    def is_service(self) -> bool:
+        return self.id.endswith(".service")
+
+
+def not_found(unit_id: str) -> Unit:
+    return Unit(id=unit_id, names=(unit_id,))
+
+
+# Targets that stand for runlevels, where that is natural (systemd's runlevelN.target links).
+TARGETS = {
+    "poweroff.target": ("0",),
+    "rescue.target": ("1", "S"),
+    "multi-user.target": ("2", "3", "4"),
+    "graphical.target": ("5",),
+    "reboot.target": ("6",),
+}
+TARGET_ALIASES = {
+    "runlevel0.target": "poweroff.target", "runlevel1.target": "rescue.target",
+    "runlevel2.target": "multi-user.target", "runlevel3.target": "multi-user.target",
+    "runlevel4.target": "multi-user.target", "runlevel5.target": "graphical.target",
+    "runlevel6.target": "reboot.target",
+}
+TARGET_DESCRIPTIONS = {
+    "poweroff.target": "System Power Off", "rescue.target": "Rescue Mode",
+    "multi-user.target": "Multi-User System", "graphical.target": "Graphical Interface",
+    "reboot.target": "System Reboot",
+}
+
+# Entries of /etc/init.d that are machinery, not services (as Debian's `service --status-all`).
+NOT_SERVICES = frozenset({
+    "rc", "rcS", "README", "skeleton", "functions", "functions.sh", "halt", "reboot", "single",
+    "killprocs", "sendsigs", "umountfs", "umountroot", "umountnfs.sh", "rmnologin", "bootlogs",
+    "kbd", "hwclock.sh", "checkroot.sh", "checkroot-bootclean.sh", "checkfs.sh", "mountall.sh",
+    "mountall-bootclean.sh", "mountnfs.sh", "mountnfs-bootclean.sh", "mountkernfs.sh",
+    "mountdevsubfs.sh", "bootmisc.sh", "urandom", "hostname.sh", "brightness", "mount-configfs",
+})
+
+
+def is_script_candidate(directory: str, entry: str) -> bool:
+    """systemd-sysv-generator's rule: a regular file (after symlinks) with the owner-exec bit."""
+    if entry.startswith(".") or entry.endswith("~") or ".dpkg-" in entry or ".rpm" in entry \
+            or ".apk-new" in entry or entry in NOT_SERVICES:
+        return False
+    try:
+        st = os.stat(os.path.join(directory, entry))
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & stat.S_IXUSR)
+
+
+class UnitIndex:
+    """Resolves names to units for one command. Caches what it has read; never global."""
+
+    def __init__(self, ctx, loader):
+        self.ctx = ctx
+        self.loader = loader              # backends.ScriptLoader: script path -> Unit
+        self.init_d = ctx.path("/etc/init.d")
+        self._by_script = {}
+        self._scanned = None
+
+    # --- one name ------------------------------------------------------------------------------
+    def resolve(self, unit_id: str) -> Unit:
+        """The unit `unit_id` (already mangled) refers to, or a not-found Unit."""
+        if unit_id.endswith(".target"):
+            return self._target(unit_id)
+        if not unit_id.endswith(".service"):
+            return not_found(unit_id)          # sockets, timers, mounts...: nothing provides them
+        base = unit_id[: -len(".service")]
+        if base.endswith(".sh"):
+            base = base[:-3]                   # foo.sh.service -> foo (service(8) does the same)
+        for candidate in (base,) + alias_family(base):
+            unit = self._load(candidate)
+            if unit is not None:
+                return self._as_alias(unit, unit_id)
+        for unit in self.all():                # last resort: LSB Provides: of every script
+            if unit_id in unit.names:
+                return unit
+        return not_found(unit_id)
+
+    def _as_alias(self, unit: Unit, requested: str) -> Unit:
+        if requested in unit.names:
+            return unit
+        from dataclasses import replace
+        return replace(unit, names=unit.names + (requested,))
+
+    def _load(self, base: str) -> Optional[Unit]:
+        if base in self._by_script:
+            return self._by_script[base]
+        unit = None
+        if base and "/" not in base and base not in (".", ".."):
+            for entry in (base, base + ".sh"):
+                if is_script_candidate(self.init_d, entry):
+                    unit = self.loader.load(os.path.join(self.init_d, entry), entry)
+                    break
+        self._by_script[base] = unit
+        return unit
+
+    def _target(self, unit_id: str) -> Unit:
+        if unit_id == "default.target":
+            unit_id = self.loader.default_target()
+        real = TARGET_ALIASES.get(unit_id, unit_id)
+        if real not in TARGETS:
+            return not_found(unit_id)
+        aliases = tuple(a for a, t in TARGET_ALIASES.items() if t == real)
+        return Unit(id=real, backend="target", names=(real,) + aliases,
+                    description=TARGET_DESCRIPTIONS[real], runlevels=TARGETS[real])
+
+    # --- all units -----------------------------------------------------------------------------
+    def all(self) -> list:
+        """Every service unit this machine has a script for (sorted by name)."""
+        if self._scanned is None:
+            units = []
+            try:
+                entries = sorted(os.listdir(self.init_d))
+            except OSError:
+                entries = []
+            for entry in entries:
+                base = entry[:-3] if entry.endswith(".sh") else entry
+                unit = self._load(base)
+                if unit is not None and unit.script.endswith("/" + entry):
+                    units.append(unit)
+            self._scanned = units
+        return self._scanned
+
+    def targets(self) -> list:
+        return [self._target(t) for t in TARGETS]
+
+    def expand(self, patterns, *, allow_globs=True, include=None) -> list:
+        """expand_unit_names(): literal names first (in order), then glob matches.
+
+        `include(unit)` filters glob matches the way systemd filters loaded units (without
+        --all, inactive units are not matched). Raises ValueError for an empty name.
+        """
+        literal, globs = [], []
+        for pattern in patterns:
+            mangled = names.mangle(pattern, allow_globs=allow_globs)
+            (globs if allow_globs and names.is_glob(mangled) else literal).append(mangled)
+        units = [self.resolve(n) for n in literal]
+        if globs:
+            seen = {u.id for u in units}
+            for unit in self.all() + self.targets():
+                if unit.id in seen or not any(names.matches(g, unit.id) for g in globs):
+                    continue
+                if include is None or include(unit):
+                    units.append(unit)
+                    seen.add(unit.id)
+        return units

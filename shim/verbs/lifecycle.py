@@ -1,0 +1,313 @@
+"""start, stop, restart, reload and friends (src/systemctl/systemctl-start-unit.c).
+
+Every job runs under the unit's lock, so twenty concurrent `systemctl start cron` start one cron:
+the first runs the script, the others find the unit active and have nothing to do. The script
+runs as systemd's control process would: recorded in the unit's record while it runs (so `kill
+--kill-whom=control` can reach it), its tree captured when it is done (`shim/proc/capture.py`).
+"""
+
+import os
+import signal
+import time
+import uuid
+
+from shim.backends import openrc
+from shim.errors import ShimError
+from shim.manager import Manager
+from shim.proc import capture, cgroup as cgroups, killer, membership
+from shim.proc.signals import signal_name
+from shim.proc.tracking import Tracking
+from shim.state import Control
+
+# verb -> (job type systemd names in its messages, what we do)
+JOBS = {
+    "start": ("start", "start"),
+    "stop": ("stop", "stop"),
+    "condstop": ("stop", "stop"),
+    "restart": ("restart", "restart"),
+    "try-restart": ("try-restart", "try-restart"),
+    "condrestart": ("try-restart", "try-restart"),
+    "reload": ("reload", "reload"),
+    "reload-or-restart": ("reload-or-restart", "reload-or-restart"),
+    "try-reload-or-restart": ("reload-or-try-restart", "reload-or-try-restart"),
+    "reload-or-try-restart": ("reload-or-try-restart", "reload-or-try-restart"),
+    "force-reload": ("reload-or-try-restart", "reload-or-try-restart"),
+    "condreload": ("reload-or-try-restart", "reload-or-try-restart"),
+}
+_WHY = {"exit-code": "the control process exited with error code",
+        "signal": "a fatal signal was delivered to the control process",
+        "timeout": "a timeout was exceeded",
+        "resources": "of unavailable resources or another system error"}
+
+
+class JobFailed(Exception):
+    def __init__(self, result: str):
+        super().__init__(result)
+        self.result = result
+
+
+def job(ctx, verb, patterns) -> int:
+    manager = Manager(ctx)
+    job_type, action = JOBS[verb]
+    if any("*" in p or "?" in p or "[" in p for p in patterns) and not (ctx.options.all or ctx.options.quiet):
+        ctx.warn("Warning: %s called with a glob pattern." % ("systemctl " + verb))
+        ctx.warn("Hint: unit globs expand to loaded units, so start will usually have no effect.\n"
+                 "      Passing --all will also load units which are pending to be started.")
+    code = 0
+    for unit in manager.units(patterns, include=manager.loaded_filter()):
+        try:
+            _job_one(manager, unit, job_type, action)
+        except ShimError as error:
+            ctx.warn(error.message)
+            code = code or error.code
+        except JobFailed as failed:
+            if not ctx.options.quiet:
+                why = _WHY.get(failed.result)
+                ctx.warn(("Job for %s failed because %s." % (unit.id, why)) if why
+                         else "Job for %s failed." % unit.id)
+                ctx.warn('See "systemctl status %s" and "journalctl -xeu %s" for details.'
+                         % (unit.id, unit.id))
+            code = code or 1
+    return code
+
+
+def _job_one(manager, unit, job_type, action) -> None:
+    ctx = manager.ctx
+    if not unit.found:
+        reason = "not found" if job_type != "stop" else "not loaded"
+        raise ShimError("Failed to %s %s: Unit %s %s." % (job_type, unit.id, unit.id, reason), 5)
+    if unit.backend == "target":
+        rt = manager.inspector.inspect(unit)
+        if (action in ("start", "restart", "reload-or-restart") and rt.is_active) or \
+                action in ("try-restart", "reload-or-try-restart"):
+            return
+        raise ShimError("Failed to %s %s: Changing the runlevel is not supported; use telinit."
+                        % (job_type, unit.id), 3)
+    masked = manager.is_masked(unit)
+    if masked and action in ("try-restart", "reload-or-try-restart"):
+        return                                 # systemd silently ignores these on masked units
+    if masked and action != "stop":
+        raise ShimError("Failed to %s %s: Unit %s is masked." % (job_type, unit.id, unit.id), 1)
+    if action == "reload" and not unit.can_reload:
+        raise ShimError("Failed to reload %s: Job type reload is not applicable for unit %s."
+                        % (unit.id, unit.id), 3)
+    if os.geteuid() != 0:
+        raise ShimError("Failed to %s %s: Access denied\nSee system logs and 'systemctl status %s'"
+                        " for details." % (job_type, unit.id, unit.id), 4)
+    runner = Runner(manager, unit)
+    with manager.store.lock(unit.id):
+        runner.refresh()
+        active = runner.rt.is_active or runner.rt.active_state == "activating"
+        if action == "start":
+            if not active:
+                runner.start()
+        elif action == "stop":
+            runner.stop()
+        elif action == "restart":
+            runner.stop()
+            runner.start()
+        elif action == "try-restart":
+            if active:
+                runner.stop()
+                runner.start()
+        elif action == "reload":
+            if not runner.rt.is_active:
+                raise ShimError("%s is not active, cannot reload." % unit.id, 1)
+            runner.reload()
+        elif action == "reload-or-restart":
+            if active and unit.can_reload:
+                runner.reload()
+            else:
+                runner.stop()
+                runner.start()
+        elif action == "reload-or-try-restart":
+            if active:
+                if unit.can_reload:
+                    runner.reload()
+                else:
+                    runner.stop()
+                    runner.start()
+
+
+def cgroup_base(ctx):
+    """Where per-unit cgroups go: SYSTEMCTL_SHIM_CGROUP (a directory, or 'none'), else a
+    `systemctl-shim` directory in the first cgroup2 we can write to, else None (approximation)."""
+    configured = ctx.env.get("SYSTEMCTL_SHIM_CGROUP")
+    if configured is not None:
+        return None if configured in ("", "none", "no", "0") else configured
+    mount = cgroups.writable_cgroup2(ctx.proc)
+    return os.path.join(mount, "systemctl-shim") if mount else None
+
+
+class Runner:
+    """Runs one unit's script for one job, keeping the unit's record truthful as it goes."""
+
+    def __init__(self, manager, unit):
+        self.manager = manager
+        self.ctx = manager.ctx
+        self.unit = unit
+        self.store = manager.store
+        self.rt = None
+
+    def refresh(self):
+        """Re-read state under the lock: another shim may have just finished a job."""
+        self.manager.inspector._snapshot = None
+        self.manager.inspector._records = None
+        self.rt = self.manager.inspector.inspect(self.unit)
+
+    # --- the script ----------------------------------------------------------------------------
+    def _run(self, verb: str, record, *, cgroup=None):
+        ctx, unit = self.ctx, self.unit
+        if unit.backend == "openrc" and openrc.ensure_softlevel(ctx) and not ctx.options.quiet:
+            ctx.warn("OpenRC did not boot this machine; created %s so that its services can run."
+                     % ctx.path(openrc.RC_SVCDIR + "/softlevel"))
+        invocation = uuid.uuid4().hex
+        log = self.store.prepare_log(unit.id)
+        _log(log, "%s %s..." % ({"start": "Starting", "stop": "Stopping",
+                                 "reload": "Reloading"}.get(verb, verb), unit.id))
+
+        def on_spawn(ref):
+            record.control = Control(ref.pid, ref.starttime, verb)
+            self.store.save(unit.id, record)
+
+        result = capture.run_captured(
+            self.manager.loader.runner(unit) + [verb], env=ctx.script_env(),
+            invocation_id=invocation, cwd="/", log_path=log, cgroup=cgroup,
+            timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc)
+        record.control = None
+        if result.timed_out:
+            outcome = ("killed", "KILL", "timeout")
+        elif result.signal:
+            outcome = ("killed", signal_name(result.signal), "signal")
+        else:
+            clean = result.returncode == 0 or (verb == "start" and unit.has_lsb
+                                               and result.returncode in (5, 6))
+            outcome = ("exited", result.returncode, "success" if clean else "exit-code")
+        record.last_exec = {"verb": verb, "pid": result.control.pid if result.control else 0,
+                            "code": outcome[0], "status": outcome[1], "time": time.time()}
+        return result, invocation, outcome[2]
+
+    # --- jobs ----------------------------------------------------------------------------------
+    def start(self):
+        ctx, unit = self.ctx, self.unit
+        record = self.store.load(unit.id)
+        base = cgroup_base(ctx)
+        unit_cgroup = None
+        if base:
+            path = os.path.join(base, unit.id)
+            if cgroups.create(path):
+                unit_cgroup = path
+        result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup)
+        tracking = result.tracking
+        if unit_cgroup:
+            tracking.cgroup = unit_cgroup
+        record.invocation_id = invocation
+        record.tracking = tracking
+        record.kill_signal = 0
+        if outcome == "success":
+            record.state, record.result, record.active_since = "started", "success", time.time()
+            self.store.save(unit.id, record)
+            _log(self.store.log_path(unit.id), "Started %s." % unit.id)
+            return
+        # A failed start leaves nothing behind that we started (KillMode=control-group).
+        record.state, record.result, record.inactive_since = "failed", outcome, time.time()
+        self.store.save(unit.id, record)
+        self._terminate(tracking, main_pid=None)
+        record.tracking = Tracking()
+        self.store.save(unit.id, record)
+        _log(self.store.log_path(unit.id), "Failed to start %s." % unit.id)
+        raise JobFailed(outcome)
+
+    def stop(self):
+        ctx, unit = self.ctx, self.unit
+        rt = self.rt
+        tracking = self.manager.inspector.tracking_for(rt)
+        if not rt.is_active and rt.active_state not in ("activating", "deactivating", "reloading") \
+                and not self.manager.inspector.members(rt):
+            return self._mark_stopped(keep_failed=True)
+        record = self.store.load(unit.id)
+        result, _, outcome = self._run("stop", record)
+        if outcome != "success" and not ctx.options.quiet:
+            ctx.warn("%s: the init script's stop exited with status %s; stopping its processes."
+                     % (unit.id, record.last_exec.get("status")))
+        self.store.save(unit.id, record)
+        self._terminate(tracking, main_pid=rt.main_pid)
+        self._mark_stopped()
+        self.refresh()
+
+    def reload(self):
+        unit = self.unit
+        record = self.store.load(unit.id)
+        tracking_before = record.tracking
+        result, _, outcome = self._run("reload", record, cgroup=tracking_before.cgroup)
+        # Whatever the reload spawned belongs to the unit too (a daemon may re-exec itself).
+        record.tracking = tracking_before.merged(result.tracking) if record.state == "started" \
+            else record.tracking
+        self.store.save(unit.id, record)
+        self.refresh()
+        if outcome != "success":
+            raise JobFailed(outcome)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _terminate(self, tracking, main_pid):
+        """systemd's KillMode=control-group after a stop: TERM (+CONT), then KILL after a timeout."""
+        ctx, unit = self.ctx, self.unit
+        extra = self.rt.extra_cgroups if self.rt else ()
+
+        def collect(snapshot):
+            return membership.compute(snapshot, tracking, main_pid=main_pid,
+                                      extra_cgroups=extra).pids
+
+        cgroup_dirs = [d for d in [tracking.cgroup] + list(extra) if d]
+        report = killer.terminate(collect, signo=signal.SIGTERM, timeout=ctx.stop_timeout,
+                                  cgroups=cgroup_dirs, proc_root=ctx.proc)
+        if report.escalated and not ctx.options.quiet:
+            ctx.warn("%s: processes remained %gs after SIGTERM; sent SIGKILL." % (unit.id, ctx.stop_timeout))
+        if report.survivors:
+            ctx.warn("%s: could not stop process%s %s." % (
+                unit.id, "es" if len(report.survivors) > 1 else "",
+                ", ".join(str(ref.pid) for ref in report.survivors)))
+        if tracking.cgroup:
+            cgroups.remove(tracking.cgroup)
+
+    def _mark_stopped(self, keep_failed=False):
+        record = self.store.load(self.unit.id)
+        if keep_failed and record.state == "failed":
+            return
+        if record.state or record.tracking.processes or record.control:
+            record.state = "stopped"
+            record.inactive_since = time.time()
+            record.tracking = Tracking()
+            record.control = None
+            record.kill_signal = 0
+            self.store.save(self.unit.id, record)
+        _log(self.store.log_path(self.unit.id), "Stopped %s." % self.unit.id)
+
+
+def _log(path, message):
+    """A journal-like line in the unit's log, shown by `status`."""
+    try:
+        with open(path, "a") as handle:
+            handle.write("%s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"), os.getpid(), message))
+    except OSError:
+        pass
+
+
+def reset_failed(ctx, verb, patterns) -> int:
+    manager = Manager(ctx)
+    units = manager.units(patterns) if patterns else manager.index.all()
+    if os.geteuid() != 0:
+        raise ShimError("Failed to reset failed state of unit %s: Access denied"
+                        % (units[0].id if units else ""), 1)
+    for unit in units:
+        if not unit.found:
+            ctx.warn("Failed to reset failed state of unit %s: Unit %s not loaded." % (unit.id, unit.id))
+            return 1
+        with manager.store.lock(unit.id):
+            record = manager.store.load(unit.id)
+            if record.state == "failed" or (record.state == "started" and
+                                             manager.inspector.inspect(unit).active_state == "failed"):
+                record.state, record.result = "stopped", "success"
+                record.tracking = Tracking()
+                manager.store.save(unit.id, record)
+    return 0

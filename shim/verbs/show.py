@@ -1,0 +1,140 @@
+"""status, show, cat (src/systemctl/systemctl-show.c, systemctl-edit.c)."""
+
+import os
+
+from shim.errors import ShimError
+from shim.manager import Manager
+from shim.render import properties, status as status_render
+
+
+def _describe_mode(rt, unit) -> str:
+    """What `status` says about how it knows the unit's processes."""
+    if rt.mode == "cgroup" and rt.tracking.cgroup:
+        return "%s (cgroup)" % rt.tracking.cgroup
+    if rt.mode == "cgroup":
+        return "%s (OpenRC's cgroup)" % ", ".join(rt.extra_cgroups)
+    if rt.mode == "adopted":
+        source = rt.main_source if rt.main_source.startswith("/") else "its main process"
+        return "(no cgroup) processes adopted from %s" % source
+    if rt.mode == "tracked":
+        return "(no cgroup) processes tracked since start, invocation %s" % (
+            rt.tracking.invocation_id or "?")
+    return "(no cgroup)"
+
+
+def _processes(manager, rt):
+    """[(pid, command line, short name)] of the unit's members, in pid order."""
+    snap = manager.inspector.snapshot()
+    members = sorted(manager.inspector.members(rt) | ({rt.main_pid} if rt.main_pid else set()))
+    out = []
+    for pid in members:
+        proc = snap.get(pid)
+        if proc is None or proc.is_zombie:
+            continue
+        argv = snap.cmdline(pid)
+        out.append((pid, " ".join(argv) if argv else "[%s]" % proc.comm, proc.comm))
+    return out
+
+
+def status(ctx, verb, patterns) -> int:
+    manager = Manager(ctx)
+    if not patterns:
+        return _system_status(ctx, manager)
+    if all(p.isdigit() for p in patterns):
+        raise ShimError("Looking up units by PID is not supported.")
+    code, first = 0, True
+    for unit in manager.units(patterns, include=manager.loaded_filter()):
+        rt = manager.inspector.inspect(unit)
+        if rt.load_state == "not-found":
+            ctx.warn("Unit %s could not be found." % unit.id)
+            code = code or 4
+            continue
+        processes = _processes(manager, rt) if unit.backend != "target" else []
+        if not first:
+            ctx.print()
+        first = False
+        lines = status_render.block(
+            unit, rt, unit_file_state=manager.unit_file_state(unit), processes=processes,
+            log_lines=manager.store.log_tail(unit.id, ctx.options.lines), utf8=ctx.utf8,
+            mode_note=_describe_mode(rt, unit))
+        for line in lines:
+            ctx.print(line)
+        if not rt.is_active:
+            code = code or 3
+    return code
+
+
+def _system_status(ctx, manager) -> int:
+    units = manager.index.all()
+    failed = [u for u in units if manager.inspector.inspect(u).active_state == "failed"]
+    glyph = status_render.glyph("failed" if failed else "active", ctx.utf8)
+    ctx.print("%s %s" % (glyph, os.uname().nodename))
+    ctx.print("    State: %s" % ("degraded" if failed else "running"))
+    ctx.print("    Units: %d loaded (incl. loaded aliases)" % len(units))
+    ctx.print("     Jobs: 0 queued")
+    ctx.print("   Failed: %d units" % len(failed))
+    return 0
+
+
+def show(ctx, verb, patterns) -> int:
+    manager = Manager(ctx)
+    options = ctx.options
+    if not patterns:
+        return _show_manager(ctx, manager)
+    first = True
+    for unit in manager.units(patterns, include=manager.loaded_filter()):
+        rt = manager.inspector.inspect(unit)
+        wanted = options.properties
+        tasks = 0
+        if unit.found and (not wanted or "TasksCurrent" in wanted or any(
+                w.startswith("TasksCurrent=") for w in wanted)):
+            tasks = len(_processes(manager, rt))
+        props = properties.unit_properties(
+            unit, rt, unit_file_state=manager.unit_file_state(unit), tasks=tasks)
+        lines = properties.render(props, wanted=wanted, value_only=options.value,
+                                  show_empty=options.all or bool(wanted))
+        if not first:
+            ctx.print()
+        first = False
+        for line in lines:
+            ctx.print(line)
+    return 0
+
+
+def _show_manager(ctx, manager) -> int:
+    props = [("Version", "252 (systemctl-shim)"), ("Features", "+SYSVINIT +OPENRC"),
+             ("Virtualization", ""), ("Architecture", "x86-64"),
+             ("SystemState", "running"), ("DefaultStandardOutput", "journal")]
+    for line in properties.render(props, wanted=ctx.options.properties,
+                                  value_only=ctx.options.value, show_empty=ctx.options.all):
+        ctx.print(line)
+    return 0
+
+
+def cat(ctx, verb, patterns) -> int:
+    manager = Manager(ctx)
+    code, first = 0, True
+    for unit in manager.units(patterns, include=manager.loaded_filter()):
+        if manager.is_masked(unit):
+            if not first:
+                ctx.print()
+            first = False
+            ctx.print("# Unit %s is masked." % unit.id)
+            continue
+        if not unit.script:
+            ctx.warn("No files found for %s." % unit.id)
+            code = 1
+            continue
+        try:
+            with open(unit.script, "rb") as handle:
+                text = handle.read().decode("utf-8", errors="replace")
+        except OSError as error:
+            ctx.warn("Failed to read %s: %s" % (unit.source_path, error.strerror))
+            code = 1
+            continue
+        if not first:
+            ctx.print()
+        first = False
+        ctx.print("# " + unit.source_path)
+        ctx.out.write(text if text.endswith("\n") or not text else text + "\n")
+    return code
