@@ -164,6 +164,7 @@ def build_context(args):
         signal=args["--signal"],
         kill_whom=args["--kill-whom"],
         kill_value=args["--kill-value"],
+        preset_mode=args["--preset-mode"] or "full",
     )
     try:
         options.lines = int(args["--lines"])
@@ -187,7 +188,45 @@ def selected_verb(args) -> str:
     return "list-units"
 
 
+def _signal_argument(argv):
+    """The value of -s/--signal, found the way getopt finds it (systemd checks it while parsing
+    options, so `-s list` and a bad signal are answered whatever the verb)."""
+    value = None
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg in ("-s", "--signal") and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--signal="):
+            value = arg[len("--signal="):]
+        elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
+            value = arg[2:]
+    return value
+
+
+def _signal_tables(argv):
+    """-s help / -s list print systemd's tables and exit 0; a bad signal is exit 1."""
+    text = _signal_argument(argv)
+    if text is None:
+        return None
+    from shim.proc import signals
+    if text == "help":
+        sys.stdout.write(signals.help_text())
+        return 0
+    if text == "list":
+        sys.stdout.write(signals.list_text())
+        return 0
+    try:
+        signals.parse_signal(text)
+    except ValueError:
+        raise ShimError('Failed to parse signal string "%s".' % text) from None
+    return None
+
+
 def run(argv) -> int:
+    tables = _signal_tables(argv)
+    if tables is not None:
+        return tables
     args = parse(argv)
     if args["--help"]:
         sys.stdout.write(__doc__.split("Usage:")[0].rstrip() + "\n\n" + "Usage:" +

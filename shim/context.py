@@ -36,6 +36,7 @@ class Options:
     kill_whom: Optional[str] = None
     kill_value: Optional[str] = None
     lines: int = 10
+    preset_mode: str = "full"
 
 
 @dataclass
