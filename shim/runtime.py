@@ -200,9 +200,10 @@ class Inspector:
             rt.result = record.result if record.state == "failed" else "exit-code"
             rt.since = record.inactive_since
         elif record.state == "started" or openrc_state == "started":
+            # Was there ever a daemon? Then its absence now is a death, not RemainAfterExit.
             daemon_expected = bool(record.tracking.processes or record.tracking.cgroup
                                    or openrc.recorded_pidfiles(self.ctx, unit.name)
-                                   or (rt.pidfile_note and record.state != "started"))
+                                   or rt.pidfile_note or unit.pidfile)
             if not daemon_expected:
                 # A script that leaves nothing running (RemainAfterExit=yes, as systemd's
                 # generator sets for SysV scripts).

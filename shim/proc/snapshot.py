@@ -6,7 +6,6 @@ from typing import Dict, Iterable, List, Optional, Set
 from shim.proc.identity import ProcessRef, read_stat, split_stat
 
 PF_KTHREAD = 0x00200000     # include/linux/sched.h
-KTHREADD_PID = 2            # parent of every kernel thread (in the initial PID namespace)
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,9 @@ class Proc:
 
     @property
     def is_kernel_thread(self) -> bool:
-        return bool(self.flags & PF_KTHREAD) or self.pid == KTHREADD_PID or self.ppid == KTHREADD_PID
+        # The flag alone: "pid 2 or child of pid 2" only holds in the initial PID namespace; in a
+        # box or container pid 2 is an ordinary process (often the shim itself).
+        return bool(self.flags & PF_KTHREAD)
 
 
 def parse_stat(pid: int, raw: bytes) -> Optional[Proc]:
