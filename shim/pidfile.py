@@ -13,8 +13,8 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from shim.proc.identity import ProcessRef
-from shim.proc.snapshot import start_epoch
+from shim.proc.identity import ProcessRef, read_stat
+from shim.proc.snapshot import parse_stat, start_epoch
 
 PID_MAX = 4194304              # kernel limit (PID_MAX_LIMIT on 64-bit)
 CLOCK_SLACK = 2.0              # /proc start times are only as exact as btime (whole seconds)
@@ -59,6 +59,11 @@ def _questionable(path: str) -> bool:
     return True
 
 
+def _proc(pid: int, proc_root: str):
+    raw = read_stat(pid, proc_root)
+    return parse_stat(pid, raw) if raw is not None else None
+
+
 def check(path: str, *, protected: set, is_member: Callable[[int], bool],
           claimed_elsewhere: Callable[[int], bool] = lambda pid: False,
           proc_root: str = "/proc") -> Verdict:
@@ -80,10 +85,15 @@ def check(path: str, *, protected: set, is_member: Callable[[int], bool],
     if pid in protected:
         verdict.reason = "PID %d is the manager, us or our ancestor, refusing" % pid
         return verdict
-    ref = ProcessRef.of(pid, proc_root)
-    if ref is None or not ref.alive(proc_root):
+    proc = _proc(pid, proc_root)
+    if proc is None or proc.is_zombie:
         verdict.reason = "PID %d does not exist or is a zombie" % pid
         return verdict
+    if proc.is_kernel_thread:
+        # e.g. a pidfile written inside another PID namespace, whose number is a kthread here
+        verdict.reason = "PID %d is a kernel thread, refusing" % pid
+        return verdict
+    ref = proc.ref
     if start_epoch(ref.starttime, proc_root) > st.st_mtime + CLOCK_SLACK:
         verdict.reason = "PID %d started after the PID file was written (reused PID)" % pid
         return verdict

@@ -17,7 +17,6 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Optional
@@ -170,6 +169,7 @@ class StateStore:
     def _atomic_write(self, path: str, text: str) -> None:
         directory = os.path.dirname(path)
         os.makedirs(directory, mode=0o755, exist_ok=True)
+        import tempfile  # only writers need it; readers start faster without
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.")
         try:
             with os.fdopen(fd, "w") as handle:

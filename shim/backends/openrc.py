@@ -2,8 +2,6 @@
 
 import os
 import re
-import shutil
-import subprocess
 
 from shim.backends.sysv import RcToolError
 from shim.units import Unit
@@ -202,11 +200,13 @@ class Runlevels:
     def _rc_update(self):
         if self.ctx.offline:
             return None
+        import shutil  # lazily: only mutating verbs need it (start-up time)
         return shutil.which("rc-update", path="/sbin:/usr/sbin:/bin:/usr/bin")
 
     def _run(self, argv):
         if not self.ctx.options.quiet:
             self.ctx.warn("Executing: " + " ".join(argv))
+        import subprocess
         done = subprocess.run(argv, env=self.ctx.script_env(), cwd="/", stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               universal_newlines=True)

@@ -2,8 +2,6 @@
 
 import os
 import re
-import shutil
-import subprocess
 
 from shim.backends.lsb import parse
 from shim.units import Unit
@@ -115,6 +113,7 @@ class RcLinks:
     def _update_rc_d(self):
         if self.ctx.offline:
             return None                    # with --root we edit the tree ourselves
+        import shutil  # lazily: only mutating verbs need it (start-up time)
         return shutil.which("update-rc.d", path="/usr/sbin:/sbin:/usr/bin:/bin")
 
     def _run(self, tool, unit, action):
@@ -124,6 +123,7 @@ class RcLinks:
         env["_SKIP_SYSTEMD_NATIVE"] = "1"
         if not self.ctx.options.quiet:
             self.ctx.warn("Executing: %s %s %s" % (tool, unit.name, action))
+        import subprocess
         done = subprocess.run([tool, unit.name, action], env=env, cwd="/",
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, universal_newlines=True)

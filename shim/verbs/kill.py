@@ -7,6 +7,7 @@ the unit's processes, frozen first so that a fork storm cannot outrun us. No out
 """
 
 import os
+import time
 
 from shim.errors import ShimError
 from shim.manager import Manager
@@ -94,6 +95,7 @@ def _kill_one(manager, unit, whom, signo, value) -> None:
         if record.state == "started":
             # Lets the state logic tell "killed on request with TERM" (inactive) from a crash.
             record.kill_signal = signo
+            record.inactive_since = time.time()     # when it died, as near as we know
             manager.store.save(unit.id, record)
     if whom.endswith("-fail") and not report.signalled:
         raise ShimError("No matching processes to kill")
