@@ -1,0 +1,184 @@
+"""systemctl-shim: put the shim where tools look for systemctl, and take it away again.
+
+Usage:
+  systemctl-shim install [--look-like-systemd] [--root=PATH]
+  systemctl-shim uninstall [--root=PATH]
+  systemctl-shim status [--root=PATH]
+  systemctl-shim (-h | --help)
+
+Commands:
+  install      Write /usr/bin/systemctl (and /bin/systemctl where /bin is a separate
+               directory) as a small launcher of this shim. Refuses to replace a systemctl
+               that is not ours, such as systemd's own.
+  uninstall    Remove the launchers we wrote (only ours) and the systemd look-alike marker.
+  status       Say what is installed where.
+
+Options:
+  --look-like-systemd  Also create /run/systemd/system (now, and at every boot through the
+                       `systemctl-shim-canary` init script), so that Ansible's service module,
+                       testinfra, Debian's service/invoke-rc.d/deb-systemd-invoke route through
+                       systemctl. It also makes sd_booted() true and turns on Debian's LSB
+                       redirect hook (the shim runs scripts with SYSTEMCTL_SKIP_REDIRECT=1, so
+                       that cannot loop). Undo with `systemctl-shim uninstall`.
+  --root=PATH          Operate on the tree below PATH (for images being built).
+  -h --help            Show this help.
+"""
+
+import os
+import sys
+
+MARKER = "# systemctl-shim launcher: remove with `systemctl-shim uninstall`"
+TARGETS = ("/usr/bin/systemctl", "/bin/systemctl")
+CANARY_DIR = "/run/systemd/system"
+CANARY_SCRIPT = "/etc/init.d/systemctl-shim-canary"
+CANARY_TEXT = """#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          systemctl-shim-canary
+# Required-Start:
+# Required-Stop:
+# Default-Start:     S
+# Default-Stop:
+# Short-Description: Make this machine look systemd-managed to systemctl clients
+# Description:       Creates /run/systemd/system at boot, so that Ansible, testinfra and
+#                    Debian's service helpers use systemctl (systemctl-shim) for services.
+### END INIT INFO
+%s
+case "$1" in
+  start|restart|force-reload) mkdir -p %s ;;
+  stop|status) ;;
+  *) echo "Usage: $0 {start|stop|restart|force-reload|status}" >&2; exit 3 ;;
+esac
+exit 0
+""" % (MARKER, CANARY_DIR)
+
+
+def _path(root, absolute):
+    return os.path.join(root, absolute.lstrip("/")) if root not in ("", "/") else absolute
+
+
+def _ours(path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return MARKER.encode() in handle.read(4096)
+    except OSError:
+        return False
+
+
+def _launcher() -> str:
+    """A tiny script, never a copy of the package: the interpreter and package of this install."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return ("#!%s\n%s\nimport sys\nsys.path.insert(0, %r)\nfrom shim.cli import main\n"
+            "sys.exit(main())\n" % (sys.executable, MARKER, package_parent))
+
+
+def _targets(root):
+    """/usr/bin/systemctl, plus /bin/systemctl unless /bin is the same directory (usr-merge)."""
+    chosen, seen = [], set()
+    for target in TARGETS:
+        path = _path(root, target)
+        directory = os.path.realpath(os.path.dirname(path))
+        if directory in seen or not os.path.isdir(directory):
+            continue
+        seen.add(directory)
+        chosen.append(path)
+    return chosen
+
+
+def install(root, look_like_systemd) -> int:
+    targets = _targets(root)
+    for path in targets:
+        if os.path.lexists(path) and not _ours(path):
+            sys.stderr.write("systemctl-shim: %s exists and is not ours (systemd's systemctl?); "
+                             "refusing to replace it.\n" % path)
+            return 1
+    for path in targets:
+        tmp = path + ".shim-new"
+        with open(tmp, "w") as handle:
+            handle.write(_launcher())
+        os.chmod(tmp, 0o755)
+        os.rename(tmp, path)
+        print("Installed %s" % path)
+    if look_like_systemd:
+        script = _path(root, CANARY_SCRIPT)
+        with open(script, "w") as handle:
+            handle.write(CANARY_TEXT)
+        os.chmod(script, 0o755)
+        _enable_canary(root)
+        os.makedirs(_path(root, CANARY_DIR), exist_ok=True)
+        print("Created %s (and %s to recreate it at boot)" % (CANARY_DIR, CANARY_SCRIPT))
+    return 0
+
+
+def _enable_canary(root):
+    """Run at boot: rcS.d on SysV, the sysinit runlevel on OpenRC."""
+    name = os.path.basename(CANARY_SCRIPT)
+    runlevels = _path(root, "/etc/runlevels/sysinit")
+    if os.path.isdir(_path(root, "/etc/runlevels")):
+        os.makedirs(runlevels, exist_ok=True)
+        link = os.path.join(runlevels, name)
+    else:
+        directory = _path(root, "/etc/rcS.d")
+        os.makedirs(directory, exist_ok=True)
+        link = os.path.join(directory, "S01" + name)
+    if not os.path.lexists(link):
+        os.symlink(CANARY_SCRIPT if "runlevels" in link else "../init.d/" + name, link)
+
+
+def uninstall(root) -> int:
+    for path in _targets(root):
+        if _ours(path):
+            os.unlink(path)
+            print("Removed %s" % path)
+    name = os.path.basename(CANARY_SCRIPT)
+    for link in (_path(root, "/etc/rcS.d/S01" + name), _path(root, "/etc/runlevels/sysinit/" + name)):
+        if os.path.islink(link):
+            os.unlink(link)
+    script = _path(root, CANARY_SCRIPT)
+    if _ours(script):
+        os.unlink(script)
+        canary = _path(root, CANARY_DIR)
+        try:
+            os.rmdir(canary)                     # only if empty: a real systemd's is not
+            os.rmdir(os.path.dirname(canary))
+        except OSError:
+            pass
+        print("Removed %s and %s" % (CANARY_SCRIPT, CANARY_DIR))
+    return 0
+
+
+def status(root) -> int:
+    for path in _targets(root):
+        state = "systemctl-shim" if _ours(path) else ("other (not ours)" if os.path.lexists(path) else "absent")
+        print("%s: %s" % (path, state))
+    canary = _path(root, CANARY_DIR)
+    print("%s: %s" % (CANARY_DIR, "present" if os.path.isdir(canary) else "absent"))
+    return 0
+
+
+def main(argv=None) -> int:
+    from docopt import DocoptExit, docopt
+    try:
+        args = docopt(__doc__, sys.argv[1:] if argv is None else argv, default_help=False)
+    except DocoptExit as error:
+        sys.stderr.write(str(error) + "\n")
+        return 1
+    if args["--help"]:
+        sys.stdout.write(__doc__)
+        return 0
+    root = args["--root"] or "/"
+    if os.geteuid() != 0 and root == "/":
+        sys.stderr.write("systemctl-shim: must be root to change /usr/bin.\n")
+        return 4
+    try:
+        if args["install"]:
+            return install(root, args["--look-like-systemd"])
+        if args["uninstall"]:
+            return uninstall(root)
+        return status(root)
+    except OSError as error:
+        sys.stderr.write("systemctl-shim: %s: %s\n" % (error.filename or "", error.strerror))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
