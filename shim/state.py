@@ -205,6 +205,8 @@ class StateStore:
     # --- logs ----------------------------------------------------------------------------------
     def prepare_log(self, unit_id: str) -> str:
         """The log file scripts append to; trimmed so it cannot grow without bound."""
+        self._ensure_current_boot(writable=True)   # before writing: a new boot wipes old logs
+        self._checked_boot, self._boot_ok = True, True
         path = self.log_path(unit_id)
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         try:
