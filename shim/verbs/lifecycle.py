@@ -224,6 +224,8 @@ class Runner:
         tracking = self.manager.inspector.tracking_for(rt)
         if not rt.is_active and rt.active_state not in ("activating", "deactivating", "reloading") \
                 and not self.manager.inspector.members(rt):
+            if tracking.cgroup:
+                cgroups.remove(tracking.cgroup)     # empty by now; leave no cgroup behind
             return self._mark_stopped(keep_failed=True)
         record = self.store.load(unit.id)
         result, _, outcome = self._run("stop", record)
