@@ -16,13 +16,18 @@ def _matches(patterns, unit_id) -> bool:
     return not patterns or any(names.matches(p, unit_id) for p in patterns)
 
 
+def _listed(manager, patterns):
+    """Known units in systemd's list order, filtered by --type and the patterns."""
+    ctx = manager.ctx
+    units = sorted(manager.index.all() + manager.index.targets(), key=lambda u: names.sort_key(u.id))
+    return [u for u in units if _wanted_type(ctx, u.id) and _matches(patterns, u.id)]
+
+
 def list_units(ctx, verb, patterns) -> int:
     manager = Manager(ctx)
     options = ctx.options
     rows = []
-    for unit in sorted(manager.index.all() + manager.index.targets(), key=lambda u: names.sort_key(u.id)):
-        if not _wanted_type(ctx, unit.id) or not _matches(patterns, unit.id):
-            continue
+    for unit in _listed(manager, patterns):
         rt = manager.inspector.inspect(unit)
         if options.states:
             if not {rt.load_state, rt.active_state, rt.sub_state} & set(options.states):
@@ -61,9 +66,7 @@ def list_unit_files(ctx, verb, patterns) -> int:
     manager = Manager(ctx)
     options = ctx.options
     rows = []
-    for unit in sorted(manager.index.all() + manager.index.targets(), key=lambda u: names.sort_key(u.id)):
-        if not _wanted_type(ctx, unit.id) or not _matches(patterns, unit.id):
-            continue
+    for unit in _listed(manager, patterns):
         state = manager.unit_file_state(unit)
         if options.states and state not in options.states:
             continue
