@@ -77,8 +77,14 @@ class Context:
         forced = self.env.get("SYSTEMD_UTF8")
         if forced is not None:
             return forced.lower() in ("1", "yes", "true", "on")
+        env = self.env
+        if not env.get("LC_ALL") and env.get("LC_CTYPE") in ("C.UTF-8", "C.utf8", "UTF-8") \
+                and env.get("LANG") in ("C", "POSIX"):
+            # PEP 538: Python itself sets LC_CTYPE=C.UTF-8 when the locale is C, so LANG=C
+            # reaches us as LANG=C + LC_CTYPE=C.UTF-8. systemctl, which nothing coerced, says ASCII.
+            return False
         for var in ("LC_ALL", "LC_CTYPE", "LANG"):
-            value = self.env.get(var)
+            value = env.get(var)
             if value:
                 return "utf-8" in value.lower() or "utf8" in value.lower()
         return True
