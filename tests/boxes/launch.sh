@@ -52,8 +52,10 @@ ln -s /proc/self/fd "$root/dev/fd"
 ln -s /proc/self/fd/0 "$root/dev/stdin"
 ln -s /proc/self/fd/1 "$root/dev/stdout"
 ln -s /proc/self/fd/2 "$root/dev/stderr"
-touch "$root/dev/console"
-mount --bind "${BOX_CONSOLE:-/dev/null}" "$root/dev/console"
+# The console is a null device under the console's name: binding the host's
+# /dev/null here would give the box a mount of the host's devtmpfs superblock,
+# which a "mount -o remount,ro" in the box could turn read-only for the host.
+mknod -m 600 "$root/dev/console" c 1 3
 
 mount -t tmpfs -o mode=755,nosuid,nodev run "$root/run"
 mkdir -p "$root/run/lock" && chmod 1777 "$root/run/lock"
