@@ -12,7 +12,7 @@ Usage:
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (status | show | reset-failed) [--] [<unit>...]
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-enabled | enable | disable | reenable | mask | unmask | preset) [--] <unit>...
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (daemon-reload | daemon-reexec | is-system-running | get-default | show-environment)
-  systemctl (-h | --help | --version)
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (-h | --help | --version)
 
 Options:
   -h --help               Show this help
