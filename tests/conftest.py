@@ -124,6 +124,11 @@ def pid_alive(pid):
     return os.path.exists("/proc/%d" % pid) and not is_zombie(pid)
 
 
+def gone(pid):
+    """Dead and reaped (a zombie still answers `kill -0`, which init scripts use)."""
+    return not os.path.exists("/proc/%d" % pid)
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
