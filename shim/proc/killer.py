@@ -51,15 +51,19 @@ def _members(collect: Collect, snapshot: Snapshot, protected: Set[int]) -> Dict[
     return found
 
 
-def _exclusive_cgroups(paths: Sequence[str], members: Set[int], protected: Set[int]) -> List[str]:
-    """Existing cgroups among paths whose processes are all members (no login left in them, nothing
-    protected): only those may be frozen or killed as a whole."""
+def _exclusive_cgroups(paths: Sequence[str], snapshot: Snapshot, members: Set[int], protected: Set[int]) -> List[str]:
+    """Existing cgroups among paths that hold no process we must not touch: nothing protected, and
+    no non-member (a login left in the service's cgroup) that the snapshot knows. Processes newer
+    than the snapshot are children born in the cgroup (a running fork storm): they belong to it.
+    Only such cgroups may be frozen or killed as a whole."""
     usable = []
     for path in paths:
         if not path or not os.path.isdir(path):
             continue
         inside = set(cgroup_fs.procs(path))
-        if inside <= members and not inside & protected:
+        strangers = {pid for pid in inside - members
+                     if snapshot.get(pid) is not None and not snapshot.get(pid).is_zombie}
+        if not strangers and not inside & protected:
             usable.append(path)
     return usable
 
@@ -74,9 +78,11 @@ class _Freezer:
         self.stopped: List[ProcessRef] = []      # SIGSTOPped by us
         self.pending: Set[ProcessRef] = set()    # SIGSTOP sent, not yet seen stopped
 
-    def freeze_cgroups(self, paths: Sequence[str], members: Set[int], protected: Set[int]) -> bool:
-        usable = _exclusive_cgroups(paths, members, protected)
-        if not usable or not members <= set(pid for path in usable for pid in cgroup_fs.procs(path)):
+    def freeze_cgroups(self, paths: Sequence[str], snapshot: Snapshot, members: Set[int],
+                       protected: Set[int]) -> bool:
+        """Freeze the members' cgroups that hold only members; members elsewhere get SIGSTOP."""
+        usable = _exclusive_cgroups(paths, snapshot, members, protected)
+        if not usable:
             return False
         for path in usable:
             self.frozen_paths.append(path)
@@ -123,7 +129,7 @@ def _hold_still(collect: Collect, freezer: _Freezer, snapshot: Snapshot, members
     stopped (or dead) in snapshot N may have forked a child after N's listing began. The set is
     therefore closed only when a snapshot *taken after* every known member was confirmed stopped,
     dead or cgroup-frozen shows no new member."""
-    how = "cgroup" if freezer.freeze_cgroups(cgroup_paths, set(members), protected) else "none"
+    how = "cgroup" if freezer.freeze_cgroups(cgroup_paths, snapshot, set(members), protected) else "none"
     if how == "none" and freezer.frozen_paths:
         freezer.thaw(set())
         freezer.frozen_paths = []
@@ -271,7 +277,7 @@ def terminate(collect: Collect, *, signo: int = signal.SIGTERM, timeout: float =
         return TerminateReport(False, sorted(left.values()), signalled)
     snapshot = Snapshot.take(proc_root)
     protected = protected_pids(snapshot)
-    for path in _exclusive_cgroups(cgroups, set(_members(collect, snapshot, protected)), protected):
+    for path in _exclusive_cgroups(cgroups, snapshot, set(_members(collect, snapshot, protected)), protected):
         cgroup_fs.kill(path)
     signalled += send(collect, final, cgroups=cgroups, proc_root=proc_root).signalled
     left = _wait_empty(collect, FINAL_WAIT, proc_root)
