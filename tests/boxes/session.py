@@ -39,6 +39,9 @@ class Session:
             shutil.rmtree(partial, ignore_errors=True)
             rootfs.extract(tarball, partial)
             partial.rename(tree)
+            for stale in trees.glob(f"{flavour}-*"):
+                if stale != tree and ".partial-" not in stale.name:
+                    shutil.rmtree(stale, ignore_errors=True)   # an older recipe's tree
         return tree
 
     def layer_dir(self, name):

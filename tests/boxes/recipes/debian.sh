@@ -9,7 +9,7 @@ flavour=$1 out=$2 debs=$3
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${SHIM_BOX_MIRROR:-http://deb.debian.org/debian}
 
-packages=sysvinit-core,cron,openssh-server,openssh-client,procps,python3,python3-psutil,python3-pip
+packages=sysvinit-core,cron,openssh-server,openssh-client,procps,ifupdown,iproute2,python3,python3-psutil,python3-pip
 case $flavour in
   sysv) ;;
   openrc) packages=openrc,$packages ;;

@@ -35,6 +35,11 @@ if [ "$flavour" = sysv ]; then
   done
 fi
 
+# Loopback only: the box has its own network namespace and nothing else in it
+# (ifupdown's "networking" script brings lo up at boot, as on a real machine).
+printf 'auto lo\niface lo inet loopback\n' > /etc/network/interfaces
+rm -rf /etc/network/interfaces.d/*
+
 # halt -i would down every interface of the box's network namespace; never useful.
 sed -i 's/^NETDOWN=.*/NETDOWN=no/' /etc/default/halt
 grep -q '^NETDOWN=no' /etc/default/halt || echo NETDOWN=no >> /etc/default/halt
