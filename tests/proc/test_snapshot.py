@@ -28,7 +28,6 @@ def test_own_process():
 def test_kernel_thread_flags():
     base = dict(pgid=0, sid=0, tty_nr=0, starttime=1, state="S", comm="x")
     assert Proc(pid=50, ppid=7, flags=PF_KTHREAD, **base).is_kernel_thread
-    assert Proc(pid=2, ppid=0, flags=0, **base).is_kernel_thread
     assert not Proc(pid=52, ppid=1, flags=0x400000, **base).is_kernel_thread
     # inside a PID namespace pid 2 is an ordinary process, and so are its children
     assert not Proc(pid=2, ppid=1, flags=0x400000, **base).is_kernel_thread
