@@ -3,6 +3,7 @@
 import os
 import re
 
+from shim import names
 from shim.backends.lsb import parse
 from shim.units import Unit
 
@@ -19,7 +20,9 @@ def unit_from_script(name: str, path: str, source: str, text: str) -> Unit:
     for word in info.provides:
         if word.startswith("$") or word == name:
             continue                       # facilities become targets, not names
-        alias = word + ".service"
+        # sysv_translate_name(): unit_name_mangle() escapes what may not be in a unit name
+        # (a NUL or a slash from a garbage header must not reach a path).
+        alias = names.mangle(word + ".service", allow_globs=False)
         if alias not in aliases and alias != unit_id:
             aliases.append(alias)
     pidfiles = []
