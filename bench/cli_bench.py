@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Latency of `systemctl is-active|status|show X` against bare Python start-up and the init
+script's own `X status`.
+
+    python3 bench/cli_bench.py [-n 30] [--no-cron]
+
+Sets up a temporary root with a real init script, starts its daemon (a `sleep` with a pidfile)
+through the shim, then times, interleaved round-robin so drift hits every command alike:
+
+* `python3 -c pass` (the same interpreter: the floor for anything written in Python),
+* `/etc/init.d/X status` (what `service X status` costs),
+* `systemctl is-active|status|show X`, run as the installed console script (if one for this
+  interpreter exists) and as `python3 -m shim`.
+
+Prints the medians in ms and each as a ratio to both baselines. If /etc/init.d/cron exists and we
+are root inside a private PID namespace (tests/run), the same is measured on the real cron.
+The goal: `is-active` within 2x of bare Python start-up.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = sys.executable
+
+SCRIPT = """#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          benchd
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: benchmark daemon
+### END INIT INFO
+PIDFILE={pidfile}
+case "$1" in
+  start) sleep 100000 </dev/null >/dev/null 2>&1 & echo $! > "$PIDFILE" ;;
+  stop) [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")"; rm -f "$PIDFILE" ;;
+  status) if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+            echo "benchd is running"; exit 0; fi
+          echo "benchd is not running"; exit 3 ;;
+  *) echo "Usage: $0 {{start|stop|status}}" >&2; exit 3 ;;
+esac
+exit 0
+"""
+
+
+def console_script():
+    """The `systemctl` console script installed for *this* interpreter (pip install -e .)."""
+    candidate = os.path.join(os.path.dirname(PY), "systemctl")
+    try:
+        with open(candidate, "rb") as handle:
+            head = handle.read(200)
+    except OSError:
+        return None
+    return candidate if head.startswith(b"#!") and b"python" in head else None
+
+
+def run_once(argv, env):
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def measure(commands, env, runs):
+    """{label: [seconds...]}, interleaved: one run of each command per round."""
+    times = {label: [] for label in commands}
+    for label, argv in commands.items():          # warm the page cache once
+        run_once(argv, env)
+    for _ in range(runs):
+        for label, argv in commands.items():
+            times[label].append(run_once(argv, env))
+    return times
+
+
+def table(title, times, base_python, base_script):
+    med = {label: statistics.median(values) * 1000 for label, values in times.items()}
+    py, sc = med[base_python], med[base_script]
+    width = max(len(label) for label in med)
+    print("\n" + title)
+    print("%-*s  %9s  %9s  %10s  %11s" % (width, "command", "median ms", "stdev ms", "x python", "x script"))
+    for label, value in med.items():
+        stdev = statistics.pstdev(times[label]) * 1000
+        print("%-*s  %9.1f  %9.1f  %10.2f  %11.2f" % (width, label, value, stdev, value / py, value / sc))
+    return med
+
+
+def shim_commands(unit, root_args, script_status):
+    commands = {"python3 -c pass": [PY, "-c", "pass"], "init script status": script_status,
+                # what site-packages' .pth files cost every interpreter start (not the shim's)
+                "python3 -S -c pass (no site)": [PY, "-S", "-c", "pass"]}
+    installed = console_script()
+    for verb in ("is-active", "status", "show"):
+        if installed:
+            commands["systemctl %s (console script)" % verb] = [installed] + root_args + [verb, unit]
+        commands["python3 -m shim %s" % verb] = [PY, "-m", "shim"] + root_args + [verb, unit]
+    return commands
+
+
+def bench_temp_root(runs):
+    root = tempfile.mkdtemp(prefix="shim-bench-")
+    env = dict(os.environ, PYTHONPATH=REPO, SYSTEMCTL_SHIM_CGROUP="none", LANG="C.UTF-8")
+    shim = [PY, "-m", "shim", "--root=" + root]
+    try:
+        os.makedirs(os.path.join(root, "etc", "init.d"))
+        pidfile = os.path.join(root, "benchd.pid")
+        script = os.path.join(root, "etc", "init.d", "benchd")
+        with open(script, "w") as handle:
+            handle.write(SCRIPT.format(pidfile=pidfile))
+        os.chmod(script, 0o755)
+        subprocess.run(shim + ["start", "benchd"], env=env, check=True)
+        check = subprocess.run(shim + ["is-active", "benchd"], env=env, stdout=subprocess.PIPE)
+        if check.stdout != b"active\n":
+            sys.exit("bench: the daemon did not come up: %r" % check.stdout)
+        times = measure(shim_commands("benchd", ["--root=" + root], [script, "status"]), env, runs)
+        return table("temp root, real daemon with a pidfile (%d runs each, interleaved)" % runs,
+                     times, "python3 -c pass", "init script status")
+    finally:
+        subprocess.run(shim + ["stop", "benchd"], env=env)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def in_private_namespace():
+    try:
+        with open("/proc/1/cmdline", "rb") as handle:
+            return b"pidns.py" in handle.read()
+    except OSError:
+        return False
+
+
+def bench_cron(runs):
+    if not os.path.exists("/etc/init.d/cron"):
+        print("\n/etc/init.d/cron: absent, skipped")
+        return None
+    if os.geteuid() != 0:
+        print("\n/etc/init.d/cron: needs root, skipped")
+        return None
+    env = dict(os.environ, PYTHONPATH=REPO, SYSTEMCTL_SHIM_CGROUP="none", LANG="C.UTF-8")
+    shim = [PY, "-m", "shim"]
+    was_active = subprocess.run(shim + ["is-active", "-q", "cron"], env=env).returncode == 0
+    if not was_active and not in_private_namespace():
+        print("\n/etc/init.d/cron: not running, and we start daemons only inside tests/run's "
+              "private namespace; skipped")
+        return None
+    try:
+        if not was_active:
+            subprocess.run(shim + ["start", "cron"], env=env, check=True)
+        times = measure(shim_commands("cron", [], ["/etc/init.d/cron", "status"]), env, runs)
+        return table("/etc/init.d/cron (%d runs each, interleaved)" % runs, times,
+                     "python3 -c pass", "init script status")
+    finally:
+        if not was_active:
+            subprocess.run(shim + ["stop", "cron"], env=env)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", "--runs", type=int, default=30)
+    parser.add_argument("--no-cron", action="store_true")
+    args = parser.parse_args()
+    print("interpreter: %s (%s)" % (PY, sys.version.split()[0]))
+    if not console_script():
+        print("console script: not installed for this interpreter (pip install -e .); "
+              "measuring python3 -m shim only")
+    med = bench_temp_root(args.runs)
+    if not args.no_cron:
+        bench_cron(args.runs)
+    ratio = med["python3 -m shim is-active"] / med["python3 -c pass"]
+    print("\nis-active / bare python (python3 -m shim): %.2fx (goal: <= 2x)" % ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
