@@ -152,7 +152,7 @@ def _orphans_with_marker(snapshot: Snapshot, invocation_id: str, since: Optional
             continue
         if since is not None and proc.starttime < since:
             continue
-        if snapshot.environ(proc.pid).get("INVOCATION_ID") == invocation_id:
+        if snapshot.environ_has(proc.pid, "INVOCATION_ID", invocation_id):
             found.add(proc.pid)
     return found
 

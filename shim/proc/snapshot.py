@@ -54,6 +54,7 @@ class Snapshot:
         self.procs = procs
         self._children: Optional[Dict[int, List[Proc]]] = None
         self._environ: Dict[int, Dict[str, str]] = {}
+        self._raw_environ: Dict[int, bytes] = {}
         self._cmdline: Dict[int, List[str]] = {}
 
     @classmethod
@@ -98,15 +99,29 @@ class Snapshot:
         proc = self.procs.get(pid)
         return proc is not None and ProcessRef(pid, proc.starttime).alive(self.proc_root)
 
+    def _read_environ(self, pid: int) -> bytes:
+        if pid not in self._raw_environ:
+            chunks = []
+            try:
+                fd = os.open(f"{self.proc_root}/{pid}/environ", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    while True:
+                        chunk = os.read(fd, 65536)
+                        if not chunk:
+                            break
+                        chunks.append(chunk)
+                finally:
+                    os.close(fd)
+            except OSError:
+                chunks = []
+            self._raw_environ[pid] = b"".join(chunks)
+        return self._raw_environ[pid]
+
     def environ(self, pid: int) -> Dict[str, str]:
         """The environment at exec time; {} if unreadable, gone, or the pid now names another process."""
         if pid not in self._environ:
             env: Dict[str, str] = {}
-            try:
-                with open(f"{self.proc_root}/{pid}/environ", "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                data = b""
+            data = self._read_environ(pid)
             if data and self._still_same(pid):
                 for item in data.split(b"\0"):
                     key, sep, value = item.partition(b"=")
@@ -114,6 +129,16 @@ class Snapshot:
                         env[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
             self._environ[pid] = env
         return self._environ[pid]
+
+    def environ_has(self, pid: int, key: str, value: str) -> bool:
+        """environ(pid).get(key) == value, cheaply: a byte search first, and the parse plus the
+        identity re-check only on a hit (the membership scan asks this of every orphan of init)."""
+        needle = f"{key}={value}".encode("utf-8", "surrogateescape")
+        data = self._read_environ(pid)
+        if not (data.startswith(needle + b"\0") or b"\0" + needle + b"\0" in data
+                or data == needle or data.endswith(b"\0" + needle)):
+            return False
+        return self.environ(pid).get(key) == value
 
     def cmdline(self, pid: int) -> List[str]:
         """argv as the process shows it now; [] for kernel threads, zombies and vanished processes."""
