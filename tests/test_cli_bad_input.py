@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import wait_for
+from scripts import wait_for
 
 
 @pytest.mark.parametrize("name", ["../../bin/sh", "../../../../../bin/sh", "/bin/sh", "..",

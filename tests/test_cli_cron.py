@@ -10,7 +10,7 @@ import signal
 
 import pytest
 
-from conftest import IN_PIDNS, cli, gone, pid_alive, wait_for
+from scripts import IN_PIDNS, cli, gone, pid_alive, wait_for
 
 CRON = "/etc/init.d/cron"
 PIDFILE = "/run/crond.pid"        # Debian's cron script: /var/run/crond.pid (/var/run -> /run)

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import pid_alive, wait_for
+from scripts import pid_alive, wait_for
 
 
 def test_start_stop_round_trip(root):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import gone, pid_alive, wait_for
+from scripts import gone, pid_alive, wait_for
 
 
 def _main_pid(root, unit):
