@@ -87,7 +87,8 @@ def test_cgroup_freeze_path(lab):
 
 
 def test_terminate_escalates_and_wakes_stopped(lab):
-    service = lab.start("svc", '( trap "" TERM; sleep 1000 & wait ) &\nsleep 1000 & kill -STOP $!\n')
+    service = lab.start("svc", '( trap "" TERM; sleep 1000 & touch "$R/t"; wait ) &\n'
+                               'sleep 1000 & kill -STOP $!\nwait_ready t\n')
     start = time.monotonic()
     report = killer.terminate(service.collect(), timeout=0.5)
     assert report.escalated and report.survivors == []
@@ -102,6 +103,6 @@ def test_terminate_without_escalation(lab):
 
 
 def test_terminate_no_final_reports_survivors(lab):
-    service = lab.start("svc", '( trap "" TERM; sleep 1000 & wait ) &\n')
+    service = lab.start("svc", '( trap "" TERM; sleep 1000 & touch "$R/t"; wait ) &\nwait_ready t\n')
     report = killer.terminate(service.collect(), timeout=0.2, final=0)
     assert not report.escalated and len(report.survivors) == 2

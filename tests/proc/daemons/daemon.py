@@ -33,6 +33,14 @@ def wait_file(path, timeout=60.0):
         time.sleep(0.01)
 
 
+def tty_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[4])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def forever():
     while True:
         time.sleep(1000)
@@ -62,6 +70,9 @@ def main(mode, ready, *args):
         pid, fd = pty.fork()
         if pid == 0:
             sleep_exec()
+        deadline = time.monotonic() + 30
+        while tty_of(pid) == 0 and time.monotonic() < deadline:    # ready only once it has its terminal
+            time.sleep(0.005)
         append_pid(me + ".pids")
         append_pid(me + ".pids", pid)
         touch(me + ".ready")
