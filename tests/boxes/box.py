@@ -23,6 +23,8 @@ CLI_SESSION = "cli"
 
 
 def cmd_build(args):
+    # Sequential on purpose: in parallel, two mmdebstraps on a small CI machine
+    # were slower than one after the other (and alpine needs sysv first anyway).
     for name in args.flavours or list(flavours.FLAVOURS):
         started = time.monotonic()
         path = rootfs.ensure(name)

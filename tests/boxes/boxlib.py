@@ -202,6 +202,8 @@ class Box:
         exit status when known (130: halted/powered off, 129: rebooted)."""
         runtime = self._runtime()
         if runtime is None:
+            # Not started, or its state was lost: its cgroup still says what is ours.
+            self._cleanup_cgroup({"cgroup": str(cgroups.base_dir() / self.name)})
             return None
         if graceful and self.running:
             try:

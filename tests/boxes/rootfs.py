@@ -5,7 +5,9 @@ the keys of the flavours it is built from), so editing a recipe triggers exactly
 one rebuild and nothing else does."""
 import fcntl
 import hashlib
+import os
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,9 +62,12 @@ def ensure(name, log=print):
         log_path = cache_dir() / "logs" / f"{out.name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log(f"building {name} rootfs (key {recipe_key(name)}), log: {log_path}")
+        # The recipes download with pip: use ours (a venv has pip; Debian's python3
+        # may not).
+        env = dict(os.environ, SHIM_BOX_PYTHON=sys.executable)
         with open(log_path, "w") as log_file:
             result = subprocess.run(_build_command(name, out), stdin=subprocess.DEVNULL,
-                                    stdout=log_file, stderr=subprocess.STDOUT)
+                                    stdout=log_file, stderr=subprocess.STDOUT, env=env)
         if result.returncode != 0 or not out.exists():
             tail = "".join(log_path.read_text(errors="replace").splitlines(True)[-30:])
             raise RuntimeError(f"building the {name} rootfs failed (rc {result.returncode}); "

@@ -6,8 +6,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import flavours, rootfs
-from .boxlib import Box, BoxSpec
+from . import cgroups, flavours, procs, rootfs
+from .boxlib import Box, BoxError, BoxSpec
 from .cachedir import work_base
 
 
@@ -74,13 +74,30 @@ class Session:
             spec.command = list(command)
         state = self.boxes_dir() / name
         if state.exists():
-            Box(state).destroy()
+            old = Box(state)
+            if old.running:
+                # Two owners of one box would each think they control it.
+                raise BoxError(f"box {name} is already running in session {self.path}")
+            old.destroy()
         return Box.create(state, spec)
 
     def close(self):
+        """Destroy every box; then, whatever their state files say, kill anything
+        left in this session's cgroups (only our boxes' processes are there)."""
+        errors = []
         for box in self.boxes():
-            box.destroy()
+            try:
+                box.destroy()
+            except Exception as error:  # keep cleaning up; report the first error
+                errors.append(error)
+        if cgroups.base_dir().exists():
+            for cgroup in cgroups.base_dir().glob(f"{self.tag}-*"):
+                cgroups.kill_all(cgroup)
+                procs.wait_until(lambda: not cgroups.member_pids(cgroup), 5)
+                cgroups.remove_tree(cgroup)
         shutil.rmtree(self.path, ignore_errors=True)
+        if errors:
+            raise errors[0]
 
 
 def sessions():
