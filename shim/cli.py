@@ -311,6 +311,12 @@ def main(argv=None) -> int:
         return error.code
     except KeyboardInterrupt:
         return 130
+    except OSError as error:
+        # The machine said no (read-only /run, a full disk, a permission): one clear line.
+        where = " %s:" % error.filename if error.filename else ""
+        sys.stderr.write("Failed to %s:%s %s\n" % (" ".join(argv[:1]) or "run", where,
+                                                  error.strerror or error))
+        return 1
     except BrokenPipeError:
         try:
             sys.stdout = None

@@ -17,6 +17,7 @@ import errno
 import fcntl
 import json
 import os
+import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Optional
@@ -177,7 +178,13 @@ class StateStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
-            os.rename(tmp, path)
+            try:
+                os.rename(tmp, path)
+            except IsADirectoryError:
+                # Something made a directory where a record goes. Keep it (nothing is lost:
+                # it is renamed aside for whoever made it) and write the record.
+                os.rename(path, "%s.damaged-%d" % (path, int(time.time())))
+                os.rename(tmp, path)
         except BaseException:
             try:
                 os.unlink(tmp)
