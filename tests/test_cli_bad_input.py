@@ -3,7 +3,6 @@ unreadable state, and callers who are not root. Never a traceback (checked by ev
 
 import json
 import os
-import shutil
 
 import pytest
 

@@ -6,7 +6,7 @@ org.freedesktop.systemd1.Unit. Values are strings; '' means empty (hidden unless
 
 import signal
 
-from shim.render.timefmt import timespan, timestamp
+from shim.render.timefmt import timestamp
 
 USEC = 1000000
 

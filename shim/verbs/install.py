@@ -32,7 +32,6 @@ def _announce(ctx, changes) -> None:
 
 
 def _units(manager, verb, patterns):
-    ctx = manager.ctx
     if os.geteuid() != 0:
         raise ShimError("Failed to %s unit: Access denied" % verb, 1)
     return manager.units(patterns, allow_globs=False)

@@ -72,7 +72,6 @@ def job(ctx, verb, patterns) -> int:
 
 
 def _job_one(manager, unit, job_type, action) -> None:
-    ctx = manager.ctx
     if not unit.found:
         reason = "not found" if job_type != "stop" else "not loaded"
         raise ShimError("Failed to %s %s: Unit %s %s." % (job_type, unit.id, unit.id, reason), 5)
