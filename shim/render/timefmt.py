@@ -1,4 +1,4 @@
-"""systemd's timestamp and timespan formats (format_timestamp, format_timestamp_relative, format_timespan)."""
+"""systemd's timestamp formats (format_timestamp, format_timestamp_relative)."""
 
 import time
 
@@ -48,20 +48,3 @@ def relative(epoch: float, now: float = None) -> str:
     else:
         return "now"
     return "%s %s" % (text, suffix)
-
-
-def timespan(seconds: float) -> str:
-    """format_timespan(): '5min', '1min 30s', '100ms', 'infinity', '0'."""
-    if seconds == float("inf"):
-        return "infinity"
-    if seconds <= 0:
-        return "0"
-    units = (("y", 31557600), ("month", 2629800), ("w", 604800), ("d", 86400), ("h", 3600),
-             ("min", 60), ("s", 1), ("ms", 0.001))
-    parts, rest = [], seconds
-    for name, size in units:
-        if rest >= size:
-            count = int(rest // size)
-            rest -= count * size
-            parts.append("%d%s" % (count, name))
-    return " ".join(parts) or "0"
