@@ -85,8 +85,8 @@ def test_reboot_keeps_disk_and_restarts_services(host, machine):
     assert after and before
 
 
-def test_teardown_leaves_nothing(host, machine, box_session):
-    """Destroying a box removes its processes, mounts and cgroup directory."""
+def test_teardown_leaves_nothing(host, machine):
+    """Stopping a box removes its processes, mounts and cgroup directory."""
     if host.backend.get_connection_type() != "nsbox":
         pytest.skip("namespace boxes only")
     from . import cgroups, leftovers
