@@ -201,10 +201,15 @@ def compute(snapshot: Snapshot, tracking: Tracking, *, main_pid: Optional[int] =
         # Rule 1: the unit's cgroup is exact, nothing else counts (OpenRC's own cgroups, which
         # openrc-run may move a daemon into, are unioned in).
         direct = {pid for pid in own_cgroup | extra if _alive(snapshot.get(pid), protected)}
-        members, logins = _within(snapshot, direct, protected, exempt | ({main_pid} if main_pid else set()))
+        main = snapshot.get(main_pid) if main_pid else None
+        members, logins = _within(snapshot, direct, protected,
+                                  exempt | ({main_pid} if main is not None and main.tty_nr != 0 else set()))
         return Membership(members, "cgroup", logins)
     direct = _approximation(snapshot, tracking, protected) | extra
-    if main_pid:
+    main = snapshot.get(main_pid) if main_pid else None
+    if main is not None and main.tty_nr != 0:
+        # a getty-like daemon owns its terminal itself and stays; a pidfile naming the top of
+        # someone's login (sshd's `[priv]`: the terminal is only below it) does not pull it in
         exempt.add(main_pid)
     members, logins = expand(snapshot, direct, protected, exempt)
     if main_pid not in members and _main_pid_acceptable(snapshot, main_pid, tracking, members, protected):

@@ -57,11 +57,12 @@ def test_impostor_with_a_dead_members_pid(lab, mode):
     assert impostor_ref.alive()
 
 
-@pytest.mark.parametrize("target", ["pid1", "other_service", "our_shell_parent"])
+@pytest.mark.parametrize("target", ["pid1", "other_service", "our_shell_parent", "login_inside"])
 def test_pidfile_pointing_elsewhere(lab, target):
-    service = lab.start("svc", 'sleep 1000 &\n')
+    service = lab.start("svc", 'sleep 1000 &\n"$PY" "$DAEMON" login "$R" &\nwait_ready login.ready\n')
     other = lab.start("other", '"$PY" "$DAEMON" solo "$R" &\nwait_ready solo.ready\n')
-    pid = {"pid1": 1, "other_service": other.read_pids("solo.pids")[0], "our_shell_parent": os.getppid()}[target]
+    pid = {"pid1": 1, "other_service": other.read_pids("solo.pids")[0], "our_shell_parent": os.getppid(),
+           "login_inside": service.read_pids("login.pids")[0]}[target]
     victim = ProcessRef.of(pid)
     collect = service.collect(main_pid=pid)
     members = service.members(main_pid=pid)
