@@ -6,53 +6,52 @@ temporary root and a temporary state directory, and run real processes against i
 
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Optional, TextIO
+from shim.plain import Plain
 
 DEFAULT_STATE_DIR = "/run/systemctl-shim"
 # Init scripts get a PATH of our own: callers such as Ansible's service module pass none.
 SCRIPT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-@dataclass
-class Options:
+class Options(Plain):
     """The command-line options verbs look at (already normalised by cli.py)."""
 
-    all: bool = False
-    types: tuple = ()
-    states: tuple = ()
-    properties: tuple = ()
-    value: bool = False
-    quiet: bool = False
-    no_legend: bool = False
-    plain: bool = False
-    full: bool = False
-    no_block: bool = False
-    now: bool = False
-    force: bool = False
-    runtime: bool = False
-    job_mode: str = "replace"
-    signal: Optional[str] = None
-    kill_whom: Optional[str] = None
-    kill_value: Optional[str] = None
-    lines: int = 10
-    preset_mode: str = "full"
+    all = False
+    types = ()
+    states = ()
+    properties = ()
+    value = False
+    quiet = False
+    no_legend = False
+    plain = False
+    full = False
+    no_block = False
+    now = False
+    force = False
+    runtime = False
+    job_mode = "replace"
+    signal = None            # -s as typed (parsed by the kill verb)
+    kill_whom = None
+    kill_value = None
+    lines = 10
+    preset_mode = "full"
 
 
-@dataclass
-class Context:
-    root: str = "/"                      # --root: where init scripts, rc links and masks are read
-    proc: str = "/proc"
-    state_dir: str = ""                  # defaults to <root>/run/systemctl-shim
-    cgroup_base: Optional[str] = None    # a writable cgroup2 directory for per-unit cgroups, or None
-    stop_timeout: float = 90.0           # seconds before SIGKILL after a stop (systemd: TimeoutStopSec)
-    start_timeout: float = 300.0         # systemd-sysv-generator sets TimeoutSec=5min
-    options: Options = field(default_factory=Options)
-    out: TextIO = field(default_factory=lambda: sys.stdout)
-    err: TextIO = field(default_factory=lambda: sys.stderr)
-    env: dict = field(default_factory=lambda: dict(os.environ))
+class Context(Plain):
+    root = "/"                   # --root: where init scripts, rc links and masks are read
+    proc = "/proc"
+    state_dir = ""               # defaults to <root>/run/systemctl-shim
+    stop_timeout = 90.0          # seconds before SIGKILL after a stop (systemd: TimeoutStopSec)
+    start_timeout = 300.0        # systemd-sysv-generator sets TimeoutSec=5min
+    options = None
+    out = None
+    err = None
+    env = None
+    _factories = {"options": Options, "out": lambda: sys.stdout, "err": lambda: sys.stderr,
+                  "env": lambda: dict(os.environ)}
 
-    def __post_init__(self):
+    def __init__(self, *args, **values):
+        super().__init__(*args, **values)
         if not self.state_dir:
             self.state_dir = self.path(DEFAULT_STATE_DIR)
 

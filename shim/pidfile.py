@@ -10,23 +10,22 @@ service. Anything else is refused with a reason, and the pidfile is simply not u
 
 import os
 import stat
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
-from shim.proc.identity import ProcessRef, read_stat
+from shim.plain import Plain
+from shim.proc.identity import read_stat
 from shim.proc.snapshot import parse_stat, start_epoch
 
 PID_MAX = 4194304              # kernel limit (PID_MAX_LIMIT on 64-bit)
 CLOCK_SLACK = 2.0              # /proc start times are only as exact as btime (whole seconds)
 
 
-@dataclass
-class Verdict:
-    path: str
-    pid: int = 0               # accepted main pid, or 0
-    ref: Optional[ProcessRef] = None
-    exists: bool = False       # the file exists (a dead pid in it means "dead, pidfile exists")
-    reason: str = ""           # why it was refused, for status/debugging
+class Verdict(Plain):
+    path = ""
+    pid = 0                    # accepted main pid, or 0
+    ref = None                 # its ProcessRef
+    exists = False             # the file exists (a dead pid in it means "dead, pidfile exists")
+    reason = ""                # why it was refused, for status/debugging
 
 
 def parse_pid(text: str) -> int:

@@ -9,11 +9,10 @@ a good pidfile reads a handful of small files).
 import os
 import signal
 import time
-from dataclasses import dataclass, field
-from typing import Optional
 
 from shim import pidfile
 from shim.backends import openrc
+from shim.plain import Plain
 from shim.proc import membership
 from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot, start_epoch
@@ -27,25 +26,25 @@ _CONTROL_STATES = {"start": ("activating", "start"), "stop": ("deactivating", "s
                    "reload": ("reloading", "reload"), "restart": ("activating", "start")}
 
 
-@dataclass
-class Runtime:
-    unit: Unit
-    load_state: str = "loaded"        # loaded | not-found | masked
-    active_state: str = "inactive"
-    sub_state: str = "dead"
-    result: str = "success"
-    since: float = 0.0                # when the unit entered its current state (epoch)
-    main: Optional[ProcessRef] = None
-    main_source: str = ""             # the pidfile, or "tracking"
-    pidfile_note: str = ""            # why a pidfile was refused
-    control: Optional[ProcessRef] = None
-    control_verb: str = ""
-    record: Record = field(default_factory=Record)
-    tracking: Tracking = field(default_factory=Tracking)
-    mode: str = "none"                # how members were found: cgroup | tracked | adopted | none
-    members: Optional[set] = None     # filled by Inspector.members()
-    logins: set = field(default_factory=set)
-    extra_cgroups: tuple = ()
+class Runtime(Plain):
+    unit = None
+    load_state = "loaded"        # loaded | not-found | masked
+    active_state = "inactive"
+    sub_state = "dead"
+    result = "success"
+    since = 0.0                  # when the unit entered its current state (epoch)
+    main = None                  # ProcessRef of the main process
+    main_source = ""             # the pidfile, or "tracking"
+    pidfile_note = ""            # why a pidfile was refused
+    control = None               # ProcessRef of the script we are running for the unit
+    control_verb = ""
+    record = None                # Record
+    tracking = None              # Tracking
+    mode = "none"                # how members were found: cgroup | tracked | adopted | none
+    members = None               # set of pids, filled by Inspector.members()
+    logins = None                # pids excluded because they are interactive logins
+    extra_cgroups = ()
+    _factories = {"record": Record, "tracking": Tracking, "logins": set}
 
     @property
     def main_pid(self) -> int:

@@ -19,9 +19,8 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Optional
 
+from shim.plain import Plain
 from shim.proc.tracking import Tracking
 
 RECORD_VERSION = 1
@@ -29,30 +28,30 @@ MAX_RECORD_BYTES = 1024 * 1024
 MAX_LOG_BYTES = 256 * 1024
 
 
-@dataclass
-class Control:
+class Control(Plain):
     """The script we are running for the unit right now (systemd's control process)."""
 
-    pid: int
-    starttime: int
-    verb: str
+    pid = 0
+    starttime = 0
+    verb = ""
 
 
-@dataclass
-class Record:
-    state: str = ""                 # "started" | "stopped" | "failed" | "" (never touched by us)
-    result: str = "success"         # systemd's Result=: success, exit-code, signal, timeout, ...
-    active_since: float = 0.0       # epoch seconds (ActiveEnterTimestamp)
-    inactive_since: float = 0.0
-    invocation_id: str = ""
-    tracking: Tracking = field(default_factory=Tracking)
-    control: Optional[Control] = None
-    last_exec: dict = field(default_factory=dict)   # {"verb", "pid", "code", "status"}: Process: line
-    kill_signal: int = 0            # last signal `systemctl kill` sent (decides dead vs. failed)
-    n_restarts: int = 0
+class Record(Plain):
+    state = ""                  # "started" | "stopped" | "failed" | "" (never touched by us)
+    result = "success"          # systemd's Result=: success, exit-code, signal, timeout, ...
+    active_since = 0.0          # epoch seconds (ActiveEnterTimestamp)
+    inactive_since = 0.0
+    invocation_id = ""
+    tracking = None             # Tracking
+    control = None              # Control while a script of ours runs for the unit
+    last_exec = None            # {"verb", "pid", "code", "status", "time"}: the Process: line
+    kill_signal = 0             # last signal `systemctl kill` sent (decides dead vs. failed)
+    n_restarts = 0
+    _factories = {"tracking": Tracking, "last_exec": dict}
 
     def to_dict(self) -> dict:
-        data = asdict(self)
+        data = self.as_dict()
+        data["control"] = self.control.as_dict() if self.control else None
         data["tracking"] = self.tracking.to_dict()
         data["version"] = RECORD_VERSION
         return data

@@ -8,30 +8,32 @@ cross-distro alias table, and globs against the known units.
 
 import os
 import stat
-from dataclasses import dataclass, field
 from typing import Optional
 
 from shim import names
 from shim.aliases import alias_family
+from shim.plain import Plain
 
 
-@dataclass(frozen=True)
-class Unit:
-    id: str                               # "cron.service"
-    backend: str = ""                     # "sysv" | "openrc" | "target" | "" (not found)
-    script: str = ""                      # path of the script as we open/run it (under --root)
-    source_path: str = ""                 # path on the machine, e.g. /etc/init.d/cron
-    names: tuple = ()                     # id first, then aliases (Names=)
-    description: str = ""
-    pidfile: str = ""                     # declared pidfile (PIDFile=)
-    pidfiles: tuple = ()                  # every pidfile worth looking at, best first
-    can_reload: bool = False
-    has_lsb: bool = False
-    default_start: tuple = ()
-    default_stop: tuple = ()
-    after: tuple = ()
-    runlevels: tuple = ()                 # targets: the runlevels this target stands for
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
+class Unit(Plain):
+    """Treat as immutable: use `replace()` to derive a variant."""
+
+    id = ""                      # "cron.service"
+    backend = ""                 # "sysv" | "openrc" | "target" | "" (not found)
+    script = ""                  # path of the script as we open/run it (under --root)
+    source_path = ""             # path on the machine, e.g. /etc/init.d/cron
+    names = ()                   # id first, then aliases (Names=)
+    description = ""
+    pidfile = ""                 # declared pidfile (PIDFile=)
+    pidfiles = ()                # every pidfile worth looking at, best first
+    can_reload = False
+    has_lsb = False
+    default_start = ()
+    default_stop = ()
+    after = ()
+    runlevels = ()               # targets: the runlevels this target stands for
+    extra = None                 # backend details (OpenRC: command, supervisor)
+    _factories = {"extra": dict}
 
     @property
     def found(self) -> bool:
@@ -125,8 +127,7 @@ class UnitIndex:
     def _as_alias(self, unit: Unit, requested: str) -> Unit:
         if requested in unit.names:
             return unit
-        from dataclasses import replace
-        return replace(unit, names=unit.names + (requested,))
+        return unit.replace(names=unit.names + (requested,))
 
     def _load(self, base: str) -> Optional[Unit]:
         if base in self._by_script:

@@ -7,7 +7,8 @@ Malformed input never raises: a script we cannot make sense of is still a unit, 
 """
 
 import re
-from dataclasses import dataclass, field
+
+from shim.plain import Plain
 
 MAX_SCRIPT_BYTES = 256 * 1024   # scripts are small; a huge file is not worth reading whole
 
@@ -17,21 +18,22 @@ _ASSIGNED_PIDFILE = re.compile(
 _PIDFILE_OPTION = re.compile(r"""--pidfile[= ]+["']?(/[^\s"';`$]+)""")
 
 
-@dataclass
-class ScriptInfo:
-    has_lsb: bool = False
-    provides: list = field(default_factory=list)
-    required_start: list = field(default_factory=list)
-    should_start: list = field(default_factory=list)
-    default_start: list = field(default_factory=list)
-    default_stop: list = field(default_factory=list)
-    short_description: str = ""
-    description: str = ""
-    chkconfig_description: str = ""
-    declared_pidfile: str = ""          # "# pidfile:" (becomes PIDFile=)
-    pidfiles: list = field(default_factory=list)   # PIDFILE= assignments and --pidfile options
-    can_reload: bool = False
-    shebang: str = ""
+class ScriptInfo(Plain):
+    has_lsb = False
+    provides = None
+    required_start = None
+    should_start = None
+    default_start = None
+    default_stop = None
+    short_description = ""
+    description = ""
+    chkconfig_description = ""
+    declared_pidfile = ""        # "# pidfile:" (becomes PIDFile=)
+    pidfiles = None              # PIDFILE= assignments and --pidfile options
+    can_reload = False
+    shebang = ""
+    _factories = {name: list for name in ("provides", "required_start", "should_start",
+                                          "default_start", "default_stop", "pidfiles")}
 
     @property
     def best_description(self) -> str:
