@@ -75,7 +75,8 @@ def box_session():
             os.environ.pop("SHIM_BOX_SESSION", None)
         else:
             os.environ["SHIM_BOX_SESSION"] = previous
-    problems = leftovers.find() + leftovers.host_changes(before, leftovers.host_snapshot())
+    # Scoped to this session: other sessions may run boxes on the same host.
+    problems = leftovers.find(session) + leftovers.host_changes(before, leftovers.host_snapshot())
     assert not problems, "boxes left things behind or changed the host:\n" + "\n".join(problems)
 
 

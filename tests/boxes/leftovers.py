@@ -11,14 +11,16 @@ from .cachedir import work_base
 IFF_UP = 0x1
 
 
-def _box_cgroup_prefix():
-    return "/" + str(cgroups.base_dir().relative_to(cgroups.cgroup2_mount()))
+def _box_cgroup_prefix(tag):
+    base = "/" + str(cgroups.base_dir().relative_to(cgroups.cgroup2_mount()))
+    return f"{base}/{tag}-" if tag else base
 
 
-def processes():
-    """Host processes rooted in a box tree or sitting in a box cgroup."""
-    work = str(work_base())
-    prefix = _box_cgroup_prefix()
+def processes(session=None):
+    """Host processes rooted in a box tree or sitting in a box cgroup: of one
+    session (its directory and its "<tag>-" cgroups), or of all sessions."""
+    work = str(session.path if session else work_base())
+    prefix = _box_cgroup_prefix(session.tag if session else None)
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -35,22 +37,24 @@ def processes():
     return found
 
 
-def mounts():
-    work = str(work_base())
+def mounts(session=None):
+    work = str(session.path if session else work_base())
     with open("/proc/self/mountinfo") as mountinfo:
         return [f"mount {line.split()[4]}" for line in mountinfo
                 if line.split()[4].startswith(work)]
 
 
-def cgroup_dirs():
+def cgroup_dirs(session=None):
     base = cgroups.base_dir()
     if not base.exists():
         return []
-    return [f"cgroup {p}" for p in base.iterdir() if p.is_dir()] or [f"cgroup {base}"]
+    pattern = f"{session.tag}-*" if session else "*"
+    return [f"cgroup {p}" for p in base.glob(pattern) if p.is_dir()]
 
 
-def find():
-    return processes() + mounts() + cgroup_dirs()
+def find(session=None):
+    """Everything left behind by `session`, or by any box session on this host."""
+    return processes(session) + mounts(session) + cgroup_dirs(session)
 
 
 def host_snapshot():

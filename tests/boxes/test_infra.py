@@ -97,5 +97,5 @@ def test_teardown_leaves_nothing(host, machine):
     box.stop(graceful=True)
     assert not box.running
     assert not cgroup.exists()
-    assert not [p for p in leftovers.processes() if box.name in p]
+    assert not [p for p in leftovers.processes() if str(box.state_dir) in p]
     assert not [m for m in leftovers.mounts() if str(box.state_dir) in m]
