@@ -138,6 +138,8 @@ class Inspector:
                                     is_member=lambda pid: pid in self.members(rt),
                                     claimed_elsewhere=self._claimed_elsewhere(rt.unit),
                                     proc_root=self.ctx.proc)
+            if verdict.pid and not self._provably_ours(rt, verdict.pid):
+                verdict.pid, verdict.reason = 0, "PID %d is not a process of the service" % verdict.pid
             if verdict.pid:
                 rt.main, rt.main_source = verdict.ref, path
                 return
@@ -149,6 +151,15 @@ class Inspector:
         alive = [ref for ref in rt.tracking.processes if ref.alive(self.ctx.proc)]
         if len(alive) == 1 and not rt.tracking.cgroup:
             rt.main, rt.main_source = alive[0], "tracking"
+
+    def _provably_ours(self, rt: Runtime, pid: int) -> bool:
+        """For a unit we started, a pidfile may only name one of its processes: the main pid is
+        signalled directly by `kill`, so a pidfile naming a stranger must not become it."""
+        if rt.tracking.empty:
+            return True                     # nothing recorded: the pidfile is all we have
+        if any(ref.pid == pid for ref in rt.tracking.processes):
+            return True                     # cheap: no /proc scan for the common case
+        return pid in self.members(rt)
 
     def _cheap_protected(self) -> set:
         """PID 1, us and our ancestors: enough to refuse a pidfile without a full snapshot."""
