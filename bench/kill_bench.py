@@ -10,6 +10,10 @@ Measured, each as the median of several runs:
               shim = send(SIGKILL) (freeze, rescan, one signal each); pkill = `pkill -KILL -s SID`,
               repeated until the session is empty.
   storm:      a running fork storm (fork-and-exit chains plus sleepers, one session), same measure.
+  cli tree:   the same 1,000-process tree started by `systemctl start` from an LSB script in a
+              temporary root; time for `systemctl kill -s KILL` (the whole command, Python start-up
+              included, repeated until zero members are left) against pkill on the same kind of
+              tree started the same way.
   membership: Snapshot.take() + compute() for a 10-process service while 10,000 unrelated
               processes run (orphans of init started after the service: the worst case for the
               INVOCATION_ID rule), against `pkill -0 -s SID` (one scan of /proc, signal 0).
@@ -175,6 +179,70 @@ def bench_kill(name, code, args, runs, tmp):
                       f"{statistics.median(sends):.0f} send(); pkill: {statistics.median(pk_rounds):.0f} runs"}
 
 
+CLI_SCRIPT = """#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          treed
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: a 1,000-process tree for the kill benchmark
+### END INIT INFO
+case "$1" in
+  start) rm -f {ready}; {python} -c '{code}' {size} {ready} & 
+         while [ ! -e {ready} ]; do sleep 0.05; done ;;
+  stop) ;;
+esac
+"""
+
+
+def _cli(root, *args):
+    env = dict(os.environ, SYSTEMCTL_SHIM_CGROUP="none")
+    return subprocess.run([sys.executable, "-m", "shim", "--root=" + root, *args], env=env, cwd=REPO,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _cli_members(root):
+    from shim.state import StateStore
+    tracking = StateStore(os.path.join(root, "run/systemctl-shim")).load("treed.service").tracking
+    return tracking, membership.compute(Snapshot.take(), tracking).pids
+
+
+def bench_cli_kill(runs, size, tmp):
+    root = os.path.join(tmp, "root")
+    os.makedirs(os.path.join(root, "etc/init.d"), exist_ok=True)
+    script = os.path.join(root, "etc/init.d/treed")
+    assert "'" not in TREE          # it is passed in single quotes
+    with open(script, "w") as handle:
+        handle.write(CLI_SCRIPT.format(python=sys.executable, code=TREE,
+                                       size=size, ready=os.path.join(tmp, "treed.ready")))
+    os.chmod(script, 0o755)
+    shim, pk, invocations = [], [], []
+    for _ in range(runs):
+        for kind in ("shim", "pkill"):
+            _cli(root, "stop", "treed")
+            started = _cli(root, "start", "treed")
+            assert started.returncode == 0, started.stderr
+            tracking, members = _cli_members(root)
+            assert len(members) >= size, len(members)
+            t, calls = time.perf_counter(), 0
+            while True:
+                calls += 1
+                if kind == "shim":
+                    assert _cli(root, "kill", "-s", "KILL", "treed").returncode == 0
+                else:
+                    subprocess.run(["pkill", "-KILL", "-s", str(tracking.sessions[0].pid)], check=False)
+                if not membership.compute(Snapshot.take(), tracking).pids:
+                    break
+            (shim if kind == "shim" else pk).append(time.perf_counter() - t)
+            if kind == "shim":
+                invocations.append(calls)
+            reap()
+    _cli(root, "stop", "treed")
+    return {"name": "cli tree (systemctl kill)", "size": size, "shim": statistics.median(shim),
+            "pkill": statistics.median(pk),
+            "detail": f"whole command incl. Python start-up; {statistics.median(invocations):.0f} "
+                      f"systemctl kill call(s) needed"}
+
+
 def bench_membership(runs, crowd, orphans, tmp):
     service = start(TREE, 10, tmp=tmp)
     crowd_run = start(CROWD, crowd, "orphans" if orphans else "children", tmp=tmp)
@@ -220,6 +288,7 @@ def main():
     rows = [
         bench_kill("tree", TREE, [1000], options.runs, tmp),
         bench_kill("fork storm", STORM, [20, 200], options.runs, tmp),
+        bench_cli_kill(options.runs, 1000, tmp),
         bench_membership(max(options.runs, 7), options.crowd, False, tmp),
         bench_membership(max(options.runs, 7), options.crowd, True, tmp),
     ]
