@@ -159,7 +159,15 @@ class Inspector:
             return True                     # nothing recorded: the pidfile is all we have
         if any(ref.pid == pid for ref in rt.tracking.processes):
             return True                     # cheap: no /proc scan for the common case
-        return pid in self.members(rt)
+        if pid in self.members(rt):
+            return True
+        if rt.members:
+            return False                    # our daemon lives: the pidfile lies
+        # Nothing we started is alive: the service was restarted behind our back (e.g.
+        # `/etc/init.d/cron restart` by hand, Ansible's sysvinit module). The record is stale;
+        # adopt from the pidfile exactly as for a service we never started.
+        rt.tracking, rt.members = Tracking(), None
+        return True
 
     def _cheap_protected(self) -> set:
         """PID 1, us and our ancestors: enough to refuse a pidfile without a full snapshot."""
