@@ -158,3 +158,52 @@ def controller_venv(log=print):
 
 def checkout():
     return Path(__file__).resolve().parents[2]
+
+
+# -- Debian's side ----------------------------------------------------------------------
+
+HOOK = "lib/lsb/init-functions.d/40-systemd"
+
+
+def systemd_deb(log=print):
+    """Debian's systemd package (.deb) in the box cache, fetched with apt-get download
+    on the host (a Debian 12 host, like the boxes). Only its LSB hook is used."""
+    dest = cache_dir() / "debs-extra"
+    found = sorted(dest.glob("systemd_*.deb"))
+    if found:
+        return found[-1]
+    dest.mkdir(parents=True, exist_ok=True)
+    log(f"fetching Debian's systemd package into {dest} (for its {HOOK})")
+    subprocess.run(["apt-get", "download", "-q", "systemd"], cwd=dest, check=True,
+                   stdout=subprocess.DEVNULL)
+    return sorted(dest.glob("systemd_*.deb"))[-1]
+
+
+def systemd_hook_text():
+    deb = systemd_deb()
+    tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], check=True,
+                         stdout=subprocess.PIPE).stdout
+    return subprocess.run(["tar", "-xO", "./" + HOOK], input=tar, check=True,
+                          stdout=subprocess.PIPE).stdout
+
+
+def install_systemd_hook(machine):
+    """Put Debian's /lib/lsb/init-functions.d/40-systemd into the box, as if the
+    systemd package (not systemd-sysv) were installed next to sysvinit."""
+    path = machine.box.root_path / HOOK
+    path.write_bytes(systemd_hook_text())
+    path.chmod(0o644)
+
+
+def box_debs():
+    """The .debs the rootfs builder cached (rootfs.py: <cache>/debs)."""
+    return cache_dir() / "debs"
+
+
+def copy_deb(machine, package, dest_dir="root"):
+    """Copy the cached .deb of `package` into the box; returns its path in the box."""
+    found = sorted(box_debs().glob(f"{package}_*.deb"))
+    assert found, f"no cached .deb of {package} in {box_debs()}"
+    target = machine.box.root_path / dest_dir / found[-1].name
+    shutil.copyfile(found[-1], target)
+    return "/" + dest_dir + "/" + found[-1].name
