@@ -32,7 +32,9 @@ BOX_PYTHON = ("--python-version", "3.11", "--implementation", "cp", "--abi", "cp
               "--platform", "manylinux2014_x86_64", "--platform", "linux_x86_64",
               "--platform", "any")
 
+# Ansible refuses to run without a UTF-8 locale (the install box runs with a bare env).
 ANSIBLE_INSTALL = """set -e
+export LANG=C.UTF-8
 python3 -m pip install --no-cache-dir --no-index --find-links /wheels \
     --break-system-packages --root-user-action=ignore {req}
 ansible --version
