@@ -8,6 +8,7 @@ runs as systemd's control process would: recorded in the unit's record while it 
 
 import os
 import signal
+import subprocess
 import time
 import uuid
 
@@ -189,6 +190,9 @@ class Runner:
     # --- jobs ----------------------------------------------------------------------------------
     def start(self):
         ctx, unit = self.ctx, self.unit
+        if self.rt is not None and self.rt.active_state == "failed" \
+                and openrc.service_state(ctx, unit.name) == "started":
+            self._zap_openrc()
         record = self.store.load(unit.id)
         base = cgroup_base(ctx)
         unit_cgroup = None
@@ -216,6 +220,18 @@ class Runner:
         self.store.save(unit.id, record)
         _log(self.store.log_path(unit.id), "Failed to start %s." % unit.id)
         raise JobFailed(outcome)
+
+    def _zap_openrc(self):
+        """OpenRC still marks the service started although its daemon is gone (killed behind
+        OpenRC's back, e.g. by `systemctl kill`): openrc-run's start would answer "already
+        started" and do nothing. Reset OpenRC's mark first (`zap`), as Ansible's service module
+        does for a crashed OpenRC service."""
+        argv = self.manager.loader.runner(self.unit)
+        if argv[0] == self.unit.script:
+            return                              # not through openrc-run: nothing to reset
+        subprocess.run(argv + ["zap"], env=self.ctx.script_env(), cwd="/",
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
 
     def stop(self):
         ctx, unit = self.ctx, self.unit
