@@ -64,9 +64,17 @@ def ansible_layer(session, flavour, log=print):
         return layer
     shim = install.install_layer(session, flavour, log=log)
     wheels = ansible_wheelhouse(log=log)
+    binds = [(str(wheels), "/wheels", "ro")]
+    script = ANSIBLE_INSTALL.format(req=ANSIBLE_CORE)
+    if flavour == "alpine":
+        # Ansible insists on a UTF-8 locale; the glibc python grafted into Alpine has no
+        # locale data: Debian's C.utf8, from the sysv rootfs it was grafted from.
+        binds.append((str(session.rootfs("sysv") / "usr/lib/locale/C.utf8"), "/mnt/C.utf8", "ro"))
+        script = ("mkdir -p /usr/lib/locale && cp -a /mnt/C.utf8 /usr/lib/locale/C.utf8\n"
+                  + script)
     box = session.new_box(f"install-ansible-{flavour}", flavour, layers=[shim], keep_upper=True,
-                          binds=[(str(wheels), "/wheels", "ro")])
-    status = box.run_to_completion(["/bin/sh", "-c", ANSIBLE_INSTALL.format(req=ANSIBLE_CORE)])
+                          binds=binds)
+    status = box.run_to_completion(["/bin/sh", "-c", script])
     if status != 0:
         raise BoxError(f"installing {ANSIBLE_CORE} into {flavour} failed (rc {status}):\n"
                        + box.console_log.read_text(errors="replace")[-4000:])
