@@ -30,6 +30,18 @@ import sys
 MARKER = "# systemctl-shim launcher: remove with `systemctl-shim uninstall`"
 TARGETS = ("/usr/bin/systemctl", "/bin/systemctl")
 CANARY_DIR = "/run/systemd/system"
+# Runs before Debian's 40-systemd LSB hook (run-parts order). Under sysvinit, init's rc runs
+# scripts with PPID != 1, and openrc-run drops SYSTEMCTL_SKIP_REDIRECT from the environment:
+# without this, the hook would hand every script that init or OpenRC runs to systemctl (the
+# shim), which cannot run rc's own machinery (halt, sendsigs, ...) and, for openrc-run, would
+# wait on the lock its own caller holds. Scripts run by init's rc or by OpenRC are not redirected;
+# scripts a person or a tool runs by hand still are, as on systemd.
+LSB_HOOK = "/lib/lsb/init-functions.d/39-systemctl-shim"
+LSB_HOOK_TEXT = """%s
+case "$(cat /proc/$PPID/comm 2>/dev/null)" in
+    rc|startpar|openrc|openrc-run|openrc-run.sh|openrc-init) export SYSTEMCTL_SKIP_REDIRECT=1 ;;
+esac
+"""
 CANARY_SCRIPT = "/etc/init.d/systemctl-shim-canary"
 CANARY_TEXT = """#!/bin/sh
 ### BEGIN INIT INFO
@@ -50,6 +62,7 @@ case "$1" in
 esac
 exit 0
 """ % (MARKER, CANARY_DIR)
+LSB_HOOK_TEXT = LSB_HOOK_TEXT % MARKER
 
 
 def _path(root, absolute):
@@ -104,6 +117,11 @@ def install(root, look_like_systemd) -> int:
             handle.write(CANARY_TEXT)
         os.chmod(script, 0o755)
         _enable_canary(root)
+        hook = _path(root, LSB_HOOK)
+        if os.path.isdir(_path(root, "/lib/lsb")):        # only where LSB init-functions exist
+            os.makedirs(os.path.dirname(hook), exist_ok=True)
+            with open(hook, "w") as handle:
+                handle.write(LSB_HOOK_TEXT)
         os.makedirs(_path(root, CANARY_DIR), exist_ok=True)
         print("Created %s (and %s to recreate it at boot)" % (CANARY_DIR, CANARY_SCRIPT))
     return 0
@@ -133,6 +151,8 @@ def uninstall(root) -> int:
     for link in (_path(root, "/etc/rcS.d/S01" + name), _path(root, "/etc/runlevels/sysinit/" + name)):
         if os.path.islink(link):
             os.unlink(link)
+    if _ours(_path(root, LSB_HOOK)):
+        os.unlink(_path(root, LSB_HOOK))
     script = _path(root, CANARY_SCRIPT)
     if _ours(script):
         os.unlink(script)

@@ -175,7 +175,7 @@ class Inspector:
         while pid > 1 and pid not in protected:
             protected.add(pid)
             ref = ProcessRef.of(pid, self.ctx.proc)
-            pid = _parent_of(pid, self.ctx.proc) if ref else 0
+            pid = parent_pid(pid, self.ctx.proc) if ref else 0
         return protected
 
     def tracking_for(self, rt: Runtime) -> Tracking:
@@ -250,7 +250,7 @@ class Inspector:
         return rt
 
 
-def _parent_of(pid: int, proc_root: str) -> int:
+def parent_pid(pid: int, proc_root: str) -> int:
     try:
         with open("%s/%d/stat" % (proc_root, pid), "rb") as handle:
             data = handle.read()

@@ -15,7 +15,9 @@ import uuid
 from shim.backends import openrc
 from shim.errors import ShimError
 from shim.manager import Manager
+from shim.runtime import parent_pid
 from shim.proc import capture, cgroup as cgroups, killer, membership
+from shim.proc.identity import ProcessRef
 from shim.proc.signals import signal_name
 from shim.proc.tracking import Tracking
 from shim.state import Control
@@ -56,6 +58,9 @@ def job(ctx, verb, patterns) -> int:
                  "      Passing --all will also load units which are pending to be started.")
     code = 0
     for unit in manager.units(patterns, include=manager.loaded_filter()):
+        if unit.script and _called_by_own_script(manager, unit):
+            code = code or _run_nested(ctx, unit, verb)
+            continue
         try:
             _job_one(manager, unit, job_type, action)
         except ShimError as error:
@@ -70,6 +75,34 @@ def job(ctx, verb, patterns) -> int:
                          % (unit.id, unit.id))
             code = code or 1
     return code
+
+
+def _called_by_own_script(manager, unit) -> bool:
+    """Are we running inside the unit's own control process? (Its script called systemctl back
+    for itself, e.g. through Debian's LSB redirect hook when something dropped
+    SYSTEMCTL_SKIP_REDIRECT.) Waiting for the unit's lock would then wait for ourselves."""
+    control = manager.store.load(unit.id).control
+    if control is None:
+        return False
+    pid, proc = os.getppid(), manager.ctx.proc
+    for _ in range(4096):                     # bounded: ancestry cannot be longer than that
+        if pid <= 1:
+            return False
+        ref = ProcessRef.of(pid, proc)
+        if ref is None:
+            return False
+        if ref == ProcessRef(control.pid, control.starttime):
+            return True
+        pid = parent_pid(pid, proc)
+    return False
+
+
+def _run_nested(ctx, unit, verb) -> int:
+    """Do what the script asked for, directly: the outer job holds the lock and captures all of
+    this as part of its own control process."""
+    import subprocess
+    env = ctx.script_env()
+    return subprocess.call([unit.script, verb], env=env, cwd="/", stdin=subprocess.DEVNULL)
 
 
 def _job_one(manager, unit, job_type, action) -> None:
