@@ -3,7 +3,7 @@
 import os
 import re
 
-from shim.backends.sysv import RcToolError
+from shim.backends.sysv import RcLinks, RcToolError
 from shim.units import Unit
 
 RC_SVCDIR = "/run/openrc"
@@ -172,7 +172,19 @@ class Runlevels:
         levels = [lvl for lvl in self._levels(unit.name) if lvl not in ("shutdown", "off")]
         return "enabled" if levels else "disabled"
 
+    def _debian_lsb(self, unit: Unit):
+        """Debian's OpenRC: for an LSB script, update-rc.d changes both the runlevel entry (it
+        calls rc-update) and the /etc/rcN.d links that invoke-rc.d's policy reads, so that a
+        disabled service stays down when a package upgrade restarts it."""
+        if unit.backend != "sysv" or self.ctx.offline:
+            return None
+        links = RcLinks(self.ctx)
+        return links if links._update_rc_d() else None
+
     def enable(self, unit: Unit):
+        debian = self._debian_lsb(unit)
+        if debian is not None:
+            return debian.enable(unit)
         if self._levels(unit.name):
             return []
         tool = self._rc_update()
@@ -186,6 +198,12 @@ class Runlevels:
         return [("created", link, unit.source_path)]
 
     def disable(self, unit: Unit):
+        debian = self._debian_lsb(unit)
+        if debian is not None:
+            changes = debian.disable(unit)
+            if not self._levels(unit.name):
+                return changes
+            # update-rc.d only removes levels it maps to; remove what is left the OpenRC way
         changes = []
         tool = self._rc_update()
         for level in self._levels(unit.name):
