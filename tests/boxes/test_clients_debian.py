@@ -41,8 +41,6 @@ def state(request, host, machine):
     assert result.rc == 0, result.stderr
     assert host.file("/usr/bin/systemctl").is_file
     if "hook" in request.param:
-        if machine.flavour == "openrc":
-            pytest.skip("canary + hook loops on OpenRC: see test_canary_with_systemd_hook_on_openrc")
         clients.install_systemd_hook(machine)
     assert host.file("/run/systemd/system").is_directory == ("canary" in request.param)
     return request.param
@@ -189,10 +187,8 @@ def test_reinstall_packages_restarts_services(host, machine, state):
 
     # An admin's "disabled and stopped" survives a reinstall (invoke-rc.d's policy and
     # deb-systemd-invoke both ask is-enabled).
-    if machine.flavour == "openrc":
-        # Debian's invoke-rc.d decides from /etc/rc?.d S links (policy), which rc-update
-        # (the shim's disable on OpenRC) does not touch: a reinstall starts cron again.
-        return
+    # On Debian's OpenRC too: invoke-rc.d decides from the /etc/rc?.d links, which the shim's
+    # disable changes through update-rc.d (that also calls rc-update).
     run(host, "systemctl disable --now cron")
     no_cron(host)
     run(host, f"DEBIAN_FRONTEND=noninteractive dpkg -i {cron_deb} </dev/null", timeout=120)
