@@ -7,11 +7,9 @@ Every daemon a script starts carries `SHIM_TEST_TAG=<tag>` in its environment, s
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import uuid

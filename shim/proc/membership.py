@@ -1,7 +1,7 @@
 """Which processes belong to a unit *now* (docs/ARCHITECTURE.md, "Membership rule")."""
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, Optional, Sequence, Set
 
 from shim.proc import cgroup as cgroups
 from shim.proc.identity import ProcessRef

@@ -1,5 +1,3 @@
-import os
-
 import pytest
 
 from shim.proc import cgroup as cgroup_fs

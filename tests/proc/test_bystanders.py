@@ -3,7 +3,6 @@ point at PID 1 or at another service, and a kill run from a shell inside the ser
 import json
 import os
 import signal
-import subprocess
 import time
 
 import pytest

@@ -4,9 +4,7 @@ import time
 
 from shim.proc import cgroup as cgroup_fs
 from shim.proc.capture import _get_subreaper, run_captured
-from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot
-from proctest import wait_for
 
 
 def test_exit_status_log_and_spawn_callback(pidns, tmp_path):

@@ -13,7 +13,7 @@ from typing import List, Set
 import pytest
 
 from shim.proc import cgroup as cgroup_fs
-from shim.proc import killer, membership
+from shim.proc import killer
 from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot
 from proctest import pending_signals, state_of, wait_for

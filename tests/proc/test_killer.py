@@ -1,11 +1,8 @@
-import ctypes
 import os
 import signal
-import subprocess
 import time
 
 from shim.proc import killer
-from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot
 from proctest import PY, pending_signals, state_of, wait_for
 

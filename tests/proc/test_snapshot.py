@@ -1,10 +1,8 @@
 import os
-import signal
 import subprocess
 import sys
 import time
 
-import pytest
 
 from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import PF_KTHREAD, Proc, Snapshot, boot_time, start_epoch

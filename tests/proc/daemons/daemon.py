@@ -8,7 +8,6 @@ Processes write their pids to READY_DIR/<mode>.pids where the test needs them.
 import ctypes
 import os
 import pty
-import signal
 import sys
 import time
 
