@@ -18,7 +18,6 @@ import venv
 from pathlib import Path
 
 from . import install
-from .boxlib import BoxError
 from .cachedir import cache_dir
 from .machine import NsBoxMachine
 
@@ -72,16 +71,8 @@ def ansible_layer(session, flavour, log=print):
         binds.append((str(session.rootfs("sysv") / "usr/lib/locale/C.utf8"), "/mnt/C.utf8", "ro"))
         script = ("mkdir -p /usr/lib/locale && cp -a /mnt/C.utf8 /usr/lib/locale/C.utf8\n"
                   + script)
-    box = session.new_box(f"install-ansible-{flavour}", flavour, layers=[shim], keep_upper=True,
-                          binds=binds)
-    status = box.run_to_completion(["/bin/sh", "-c", script])
-    if status != 0:
-        raise BoxError(f"installing {ANSIBLE_CORE} into {flavour} failed (rc {status}):\n"
-                       + box.console_log.read_text(errors="replace")[-4000:])
-    layer.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(box.upper_dir), str(layer))
-    box.destroy()
-    return layer
+    return install.build_layer(session, layer, flavour, script, what=ANSIBLE_CORE,
+                               layers=[shim], binds=binds)
 
 
 class ClientMachine(NsBoxMachine):

@@ -24,11 +24,18 @@ def install_layer(session, flavour, checkout=CHECKOUT, log=print):
     if layer.exists():
         return layer
     wheels = wheelhouse.ensure(checkout, log=log)
-    box = session.new_box(f"install-{flavour}", flavour, keep_upper=True,
-                          binds=[(str(checkout), "/src", "ro"), (str(wheels), "/wheels", "ro")])
-    status = box.run_to_completion(["/bin/sh", "-c", INSTALL_SCRIPT])
+    return build_layer(session, layer, flavour, INSTALL_SCRIPT, what="the project",
+                       binds=[(str(checkout), "/src", "ro"), (str(wheels), "/wheels", "ro")])
+
+
+def build_layer(session, layer, flavour, script, *, what, layers=(), binds=()):
+    """Run `script` in a throwaway box of `flavour` (over `layers`) and keep what it wrote
+    (the box's upper directory) as the overlay layer `layer`."""
+    box = session.new_box(f"install-{layer.name}", flavour, layers=list(layers), keep_upper=True,
+                          binds=binds)
+    status = box.run_to_completion(["/bin/sh", "-c", script])
     if status != 0:
-        raise BoxError(f"installing the project into {flavour} failed (rc {status}):\n"
+        raise BoxError(f"installing {what} into {flavour} failed (rc {status}):\n"
                        + box.console_log.read_text(errors="replace")[-4000:])
     layer.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(box.upper_dir), str(layer))
