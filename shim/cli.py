@@ -115,7 +115,6 @@ def _long_options() -> list:
 
 def _diagnose(argv) -> ShimError:
     """docopt said no: say what systemctl would say about the same command line."""
-    verb, positional = None, []
     for arg in argv:
         if arg == "--":
             break
@@ -123,14 +122,19 @@ def _diagnose(argv) -> ShimError:
             name = arg.split("=", 1)[0]
             if not any(option.startswith(name) for option in _long_options()):
                 return ShimError("systemctl: unrecognized option '%s'" % name)
-        elif not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-    if positional:
-        verb = positional[0]
+    verb = _verb_of(argv)
     if verb is not None and verb not in VERBS:
         return ShimError("Unknown command verb %s." % verb)
-    if verb in VERBS:
-        return ShimError("Too few arguments." if len(positional) == 1 else "Too many arguments.")
+    if verb is not None:
+        takes, skip, positional = _options_with_values(), False, 0
+        for arg in argv:
+            if skip:
+                skip = False
+            elif arg.startswith("-") and arg not in ("-", "--"):
+                skip = arg in takes
+            elif arg != "--":
+                positional += 1
+        return ShimError("Too few arguments." if positional == 1 else "Too many arguments.")
     return ShimError("Invalid command line. See 'systemctl --help'.")
 
 

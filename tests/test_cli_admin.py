@@ -269,6 +269,14 @@ def test_too_few_arguments(root, verb):
     assert (r.rc, r.out, r.err) == (1, "", "Too few arguments.\n")
 
 
+@pytest.mark.parametrize("argv", [["-p", "Id", "kill"], ["kill", "-s", "KILL"],
+                                  ["--signal", "HUP", "kill"]])
+def test_too_few_arguments_after_option_values(root, argv):
+    # An option's value (`-p Id`) is not the verb: getopt would not take it for one either.
+    r = root.run(*argv)
+    assert (r.rc, r.out, r.err) == (1, "", "Too few arguments.\n")
+
+
 def test_too_many_arguments(root):
     r = root.run("daemon-reload", "extra")
     assert (r.rc, r.out, r.err) == (1, "", "Too many arguments.\n")
