@@ -5,13 +5,7 @@ message on stderr and exits with the code. Anything else escaping is a bug, and 
 turns it into one line on stderr rather than a traceback.
 """
 
-# Exit codes systemctl uses (systemctl-util.h, exit-status.h): the LSB action codes.
 EXIT_FAILURE = 1
-EXIT_NOT_IMPLEMENTED = 3   # job type not applicable / status: not running
-EXIT_NO_PERMISSION = 4     # access denied; status/is-*: no such unit
-EXIT_NOT_INSTALLED = 5     # start/stop: no such unit
-EXIT_NOT_RUNNING = 3
-EXIT_UNKNOWN = 4
 
 
 class ShimError(Exception):

@@ -71,8 +71,3 @@ class Manager:
         if unit.backend == "target":
             return "static"
         return self.loader.rc.is_enabled(unit)
-
-    def require_root(self, what: str, unit_id: str = "") -> None:
-        """Mutating verbs as non-root fail the way systemctl's polkit denial does."""
-        if os.geteuid() != 0:
-            raise ShimError(what, 4)

@@ -9,7 +9,6 @@ Two questions, answered separately:
   (`/etc/runlevels`) with `rc-update`, or SysV rc links (`/etc/rcN.d`) with `update-rc.d`.
 """
 
-import os
 
 from shim.backends import openrc, sysv
 from shim.backends.lsb import read_text
@@ -55,7 +54,3 @@ class ScriptLoader:
             if runner:
                 return [runner, unit.script]
         return [unit.script]
-
-
-def exists(path: str) -> bool:
-    return os.path.lexists(path)
