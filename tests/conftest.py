@@ -38,30 +38,52 @@ def root():
         shutil.rmtree(path, ignore_errors=True)
 
 
+# Where .ci/run puts an interpreter that user nobody can run (a venv of the system's python3 with
+# docopt-ng, psutil and the checkout installed): /root/.pyenv or a pip --user install is not
+# readable by nobody. SYSTEMCTL_SHIM_TEST_NOBODY_PYTHON names another one.
+NOBODY_VENV = "/opt/systemctl-shim-nobody"
+# Set by .ci/run: the non-root tests must run; a missing interpreter fails them instead of
+# skipping (a security test that skips in CI protects nothing).
+REQUIRE_NOBODY = "SYSTEMCTL_SHIM_TEST_REQUIRE_NOBODY"
+
+
 def _python_for(user):
-    """An interpreter `user` can run with the shim's dependencies importable, or None."""
-    candidates = [sys.executable, "/usr/bin/python3", shutil.which("python3") or ""]
+    """(an interpreter `user` can run with the shim's dependencies importable or None, why not)."""
+    candidates = [os.environ.get("SYSTEMCTL_SHIM_TEST_NOBODY_PYTHON", ""),
+                  os.path.join(NOBODY_VENV, "bin", "python3"),
+                  sys.executable, "/usr/bin/python3", shutil.which("python3") or ""]
+    why = []
     for candidate in dict.fromkeys(c for c in candidates if c):
         try:
             done = subprocess.run(
                 ["setpriv", "--reuid=%s" % user, "--regid=nogroup", "--init-groups", candidate,
                  "-c", "import docopt, psutil, shim"], env=base_env(), cwd="/",
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-        except (OSError, subprocess.SubprocessError):
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        except (OSError, subprocess.SubprocessError) as error:
+            why.append("%s: %s" % (candidate, error))
             continue
         if done.returncode == 0:
-            return candidate
-    return None
+            return candidate, ""
+        last = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        why.append("%s: %s" % (candidate, last[-1] if last else "exit status %d" % done.returncode))
+    return None, "; ".join(why)
+
+
+def _skip_or_fail(message):
+    if os.environ.get(REQUIRE_NOBODY):
+        pytest.fail("%s (%s is set: the non-root tests must run)" % (message, REQUIRE_NOBODY),
+                    pytrace=False)
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
 def nobody_python():
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.skip("needs root and setpriv to run the CLI as nobody")
-    python = _python_for("nobody")
+        _skip_or_fail("needs root and setpriv to run the CLI as nobody")
+    python, why = _python_for("nobody")
     if python is None:
-        pytest.skip("no Python interpreter that user nobody can run with docopt-ng and psutil "
-                    "importable (install them system-wide: pip install docopt-ng psutil)")
+        _skip_or_fail("no Python interpreter that user nobody can run with docopt-ng and psutil "
+                      "importable (.ci/run creates %s; tried: %s)" % (NOBODY_VENV, why))
     return python
 
 
