@@ -104,8 +104,9 @@ def shim_commands(unit, root_args, script_status):
 
 def bench_temp_root(runs):
     root = tempfile.mkdtemp(prefix="shim-bench-")
-    env = dict(os.environ, PYTHONPATH=REPO, SYSTEMCTL_SHIM_CGROUP="none", LANG="C.UTF-8")
-    shim = [PY, "-m", "shim", "--root=" + root]
+    env = dict(os.environ, PYTHONPATH=REPO, SYSTEMCTL_SHIM_CGROUP="none", LANG="C.UTF-8",
+               SYSTEMCTL_SHIM_ROOT=root)
+    shim = [PY, "-m", "shim"]
     try:
         os.makedirs(os.path.join(root, "etc", "init.d"))
         pidfile = os.path.join(root, "benchd.pid")
@@ -117,7 +118,7 @@ def bench_temp_root(runs):
         check = subprocess.run(shim + ["is-active", "benchd"], env=env, stdout=subprocess.PIPE)
         if check.stdout != b"active\n":
             sys.exit("bench: the daemon did not come up: %r" % check.stdout)
-        times = measure(shim_commands("benchd", ["--root=" + root], [script, "status"]), env, runs)
+        times = measure(shim_commands("benchd", [], [script, "status"]), env, runs)
         return table("temp root, real daemon with a pidfile (%d runs each, interleaved)" % runs,
                      times, "python3 -c pass", "init script status")
     finally:

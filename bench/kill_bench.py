@@ -195,8 +195,8 @@ esac
 
 
 def _cli(root, *args):
-    env = dict(os.environ, SYSTEMCTL_SHIM_CGROUP="none")
-    return subprocess.run([sys.executable, "-m", "shim", "--root=" + root, *args], env=env, cwd=REPO,
+    env = dict(os.environ, SYSTEMCTL_SHIM_CGROUP="none", SYSTEMCTL_SHIM_ROOT=root)
+    return subprocess.run([sys.executable, "-m", "shim", *args], env=env, cwd=REPO,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

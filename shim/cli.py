@@ -61,36 +61,38 @@ import sys
 from shim import SYSTEMD_VERSION, __version__
 from shim.errors import ShimError
 
-# verb -> (module under shim.verbs, function). Imported on demand: start-up time is a feature.
+# verb -> (module under shim.verbs, function, online). Modules are imported on demand: start-up
+# time is a feature. `online` is systemd's VERB_ONLINE_ONLY: the verb needs the running machine
+# (its processes, its /run), so with --root it is refused before anything is read or run.
 VERBS = {
-    "list-units": ("listing", "list_units"),
-    "list-unit-files": ("listing", "list_unit_files"),
-    "is-active": ("query", "is_active"),
-    "check": ("query", "is_active"),
-    "is-failed": ("query", "is_failed"),
-    "is-enabled": ("query", "is_enabled"),
-    "status": ("show", "status"),
-    "show": ("show", "show"),
-    "cat": ("show", "cat"),
-    "kill": ("kill", "kill"),
-    "enable": ("install", "enable"),
-    "disable": ("install", "disable"),
-    "reenable": ("install", "reenable"),
-    "mask": ("install", "mask"),
-    "unmask": ("install", "unmask"),
-    "preset": ("install", "preset"),
-    "daemon-reload": ("system", "daemon_reload"),
-    "daemon-reexec": ("system", "daemon_reload"),
-    "is-system-running": ("system", "is_system_running"),
-    "get-default": ("system", "get_default"),
-    "show-environment": ("system", "show_environment"),
-    "reset-failed": ("lifecycle", "reset_failed"),
+    "list-units": ("listing", "list_units", True),
+    "list-unit-files": ("listing", "list_unit_files", False),
+    "is-active": ("query", "is_active", True),
+    "check": ("query", "is_active", True),
+    "is-failed": ("query", "is_failed", True),
+    "is-enabled": ("query", "is_enabled", False),
+    "status": ("show", "status", True),
+    "show": ("show", "show", True),
+    "cat": ("show", "cat", True),
+    "kill": ("kill", "kill", True),
+    "enable": ("install", "enable", False),
+    "disable": ("install", "disable", False),
+    "reenable": ("install", "reenable", False),
+    "mask": ("install", "mask", False),
+    "unmask": ("install", "unmask", False),
+    "preset": ("install", "preset", False),
+    "daemon-reload": ("system", "daemon_reload", True),
+    "daemon-reexec": ("system", "daemon_reload", True),
+    "is-system-running": ("system", "is_system_running", False),
+    "get-default": ("system", "get_default", False),
+    "show-environment": ("system", "show_environment", True),
+    "reset-failed": ("lifecycle", "reset_failed", True),
 }
 JOB_VERBS = ("start", "stop", "reload", "restart", "try-restart", "reload-or-restart",
              "try-reload-or-restart", "force-reload", "condrestart", "condstop", "condreload",
              "reload-or-try-restart")
 for _verb in JOB_VERBS:
-    VERBS[_verb] = ("lifecycle", "job")
+    VERBS[_verb] = ("lifecycle", "job", True)
 del _verb
 
 
@@ -225,8 +227,11 @@ def build_context(args):
     except (TypeError, ValueError):
         raise ShimError("Failed to parse lines '%s'" % args["--lines"]) from None
     env = os.environ
-    ctx = Context(root=args["--root"] or "/", options=options,
-                  state_dir=env.get("SYSTEMCTL_SHIM_STATE_DIR", ""))
+    offline = bool(args["--root"]) and os.path.realpath(args["--root"]) != "/"
+    # SYSTEMCTL_SHIM_ROOT: the running machine, with its init scripts, rc links and state read
+    # below DIR (how the test suite points real processes at a temporary tree). --root wins.
+    ctx = Context(root=args["--root"] or env.get("SYSTEMCTL_SHIM_ROOT") or "/", offline=offline,
+                  options=options, state_dir=env.get("SYSTEMCTL_SHIM_STATE_DIR", ""))
     if env.get("SYSTEMCTL_SHIM_STOP_TIMEOUT"):
         try:
             ctx.stop_timeout = float(env["SYSTEMCTL_SHIM_STOP_TIMEOUT"])
@@ -296,10 +301,14 @@ def run(argv) -> int:
     if args["--wait"] and args["--no-block"]:
         raise ShimError("--wait may not be combined with --no-block.")
     verb = selected_verb(args)
+    module_name, function_name, online = VERBS[verb]
+    if online and args["--root"] and os.path.realpath(args["--root"]) != "/":
+        # systemctl_main(): checked before the verb runs, so nothing below --root is executed
+        # and no process of this machine is read or signalled on the image's behalf.
+        raise ShimError("Verb '%s' cannot be used with --root= or --image=." % verb)
     ctx = build_context(args)
     if ctx.options.now and verb not in ("enable", "disable", "reenable", "mask"):
         raise ShimError("--now can only be used with verb enable, disable, reenable, or mask.")
-    module_name, function_name = VERBS[verb]
     module = __import__("shim.verbs." + module_name, fromlist=[function_name])
     units = args.get("<unit>") or args.get("<pattern>") or []
     return getattr(module, function_name)(ctx, verb, units)

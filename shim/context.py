@@ -6,11 +6,16 @@ temporary root and a temporary state directory, and run real processes against i
 
 import os
 import sys
+from shim.errors import ShimError
 from shim.plain import Plain
 
 DEFAULT_STATE_DIR = "/run/systemctl-shim"
 # Init scripts get a PATH of our own: callers such as Ansible's service module pass none.
 SCRIPT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class OfflineError(ShimError):
+    """Something tried to look at the running machine while operating on an image (--root)."""
 
 
 class Options(Plain):
@@ -38,8 +43,9 @@ class Options(Plain):
 
 
 class Context(Plain):
-    root = "/"                   # --root: where init scripts, rc links and masks are read
-    proc = "/proc"
+    root = "/"                   # where init scripts, rc links and masks are read
+    offline = False              # --root: an image, not a running machine (no processes, no /run)
+    proc_root = "/proc"          # read through `proc`, which refuses with --root
     state_dir = ""               # defaults to <root>/run/systemctl-shim
     stop_timeout = 90.0          # seconds before SIGKILL after a stop (systemd: TimeoutStopSec)
     start_timeout = 300.0        # systemd-sysv-generator sets TimeoutSec=5min
@@ -54,11 +60,21 @@ class Context(Plain):
         super().__init__(*args, **values)
         if not self.state_dir:
             self.state_dir = self.path(DEFAULT_STATE_DIR)
+        self.foreign_root = os.path.realpath(self.root) != "/"
+
+    # `foreign_root`: the files are not this machine's own (--root, or SYSTEMCTL_SHIM_ROOT for a
+    # test tree): links are edited by hand rather than with the machine's update-rc.d or
+    # rc-update, and paths are shown relative to the root. `offline` (--root only) additionally
+    # means there is no running machine behind those files at all.
 
     @property
-    def offline(self) -> bool:
-        """True with --root: we only look at files there, like systemctl's client-side mode."""
-        return os.path.realpath(self.root) != "/"
+    def proc(self) -> str:
+        """/proc of the machine we run on. With --root there is no such machine: the CLI refuses
+        online verbs first, and this tripwire turns any path that still reaches for processes into
+        an error instead of reading (or later signalling) a host process on the image's behalf."""
+        if self.offline:
+            raise OfflineError("processes are not looked at with --root=")
+        return self.proc_root
 
     def path(self, absolute: str) -> str:
         """A machine path (/etc/init.d/cron) as seen under --root."""

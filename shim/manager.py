@@ -21,8 +21,20 @@ class Manager:
         self.ctx = ctx
         self.loader = ScriptLoader(ctx)
         self.index = UnitIndex(ctx, self.loader)
-        self.store = StateStore(ctx.state_dir, ctx.proc)
-        self.inspector = Inspector(ctx, self.store, self.is_masked)
+        self._inspector = None
+
+    @property
+    def store(self) -> StateStore:
+        return self.inspector.store
+
+    @property
+    def inspector(self) -> Inspector:
+        """Live state: records under /run and processes. Created on first use, so that the
+        offline verbs (enable, is-enabled, list-unit-files with --root) never reach for them."""
+        if self._inspector is None:
+            self._inspector = Inspector(self.ctx, StateStore(self.ctx.state_dir, self.ctx.proc),
+                                        self.is_masked)
+        return self._inspector
 
     # --- names ---------------------------------------------------------------------------------
     def units(self, patterns, *, allow_globs=True, include=None):

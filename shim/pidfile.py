@@ -14,10 +14,13 @@ from typing import Callable
 
 from shim.plain import Plain
 from shim.proc.identity import read_stat
-from shim.proc.snapshot import parse_stat, start_epoch
+from shim.proc.snapshot import CLOCK_TICKS, parse_stat, start_epoch
 
 PID_MAX = 4194304              # kernel limit (PID_MAX_LIMIT on 64-bit)
-CLOCK_SLACK = 2.0              # /proc start times are only as exact as btime (whole seconds)
+# A process's start time is rounded down to its clock tick and a file's mtime comes from the
+# kernel's coarse clock (up to one jiffy, 10 ms at HZ=100, behind): the daemon that wrote the file
+# has start <= mtime + one tick. Anything later is a PID reused after the writer died.
+CLOCK_SLACK = 1.0 / CLOCK_TICKS + 0.001
 
 
 class Verdict(Plain):
@@ -93,7 +96,7 @@ def check(path: str, *, protected: set, is_member: Callable[[int], bool],
         verdict.reason = "PID %d is a kernel thread, refusing" % pid
         return verdict
     ref = proc.ref
-    if start_epoch(ref.starttime, proc_root) > st.st_mtime + CLOCK_SLACK:
+    if start_epoch(ref.starttime) > st.st_mtime + CLOCK_SLACK:
         verdict.reason = "PID %d started after the PID file was written (reused PID)" % pid
         return verdict
     if claimed_elsewhere(pid):

@@ -157,8 +157,14 @@ class Inspector:
         signalled directly by `kill`, so a pidfile naming a stranger must not become it."""
         if rt.tracking.empty:
             return True                     # nothing recorded: the pidfile is all we have
-        if any(ref.pid == pid for ref in rt.tracking.processes):
-            return True                     # cheap: no /proc scan for the common case
+        recorded = [ref for ref in rt.tracking.processes + rt.tracking.sessions + rt.tracking.pgroups
+                    if ref.pid == pid]
+        if recorded:
+            # The pid of a process we recorded: ours only if it is still that very process. The
+            # same number with another start time is a reuse (the daemon died, its pidfile stayed,
+            # the kernel handed the number on): when unsure, not ours.
+            now = ProcessRef.of(pid, self.ctx.proc)
+            return now is not None and now in recorded
         if pid in self.members(rt):
             return True
         if rt.members:
@@ -212,7 +218,7 @@ class Inspector:
         elif running:
             rt.active_state, rt.sub_state = "active", "running"
             rt.since = (record.active_since if record.state == "started" and record.active_since
-                        else start_epoch(rt.main.starttime, self.ctx.proc) if rt.main else 0.0)
+                        else start_epoch(rt.main.starttime) if rt.main else 0.0)
         elif openrc_state == "failed" or record.state == "failed":
             rt.active_state = rt.sub_state = "failed"
             rt.result = record.result if record.state == "failed" else "exit-code"

@@ -118,7 +118,7 @@ except OSError:
 
 _DROP_ENV = ("LANG", "LANGUAGE", "SYSTEMD_UTF8", "SYSTEMCTL_SKIP_SYSV", "_SKIP_SYSTEMD_NATIVE",
              "SYSTEMCTL_SHIM_STATE_DIR", "SYSTEMCTL_SHIM_CGROUP", "SYSTEMCTL_SHIM_STOP_TIMEOUT",
-             "SYSTEMD_OFFLINE", "SYSTEMCTL_SHIM_DEBUG")
+             "SYSTEMD_OFFLINE", "SYSTEMCTL_SHIM_DEBUG", "SYSTEMCTL_SHIM_ROOT")
 
 
 def base_env(**extra):
@@ -278,13 +278,21 @@ class Root:
 
     # --- the CLI -------------------------------------------------------------------------------
     def env(self, **extra):
-        merged = dict(self.env_extra)
+        """The CLI's environment: the live machine (real processes, this PID namespace), with its
+        init scripts, links and /run state read below this root (SYSTEMCTL_SHIM_ROOT)."""
+        merged = {"SYSTEMCTL_SHIM_ROOT": self.path}
+        merged.update(self.env_extra)
         merged.update(extra)
         return base_env(**merged)
 
     def run(self, *args, env=None, user=None, python=None, timeout=120, use_bin=False):
-        return cli(["--root=" + self.path] + list(args), env=env or self.env(), user=user,
+        return cli(list(args), env=env or self.env(), user=user,
                    python=python, timeout=timeout, use_bin=use_bin)
+
+    def run_offline(self, *args, env=None, user=None):
+        """systemctl --root=<this root>: the tree as an image, no running machine behind it."""
+        return cli(["--root=" + self.path] + list(args), env=env or self.env(SYSTEMCTL_SHIM_ROOT=None),
+                   user=user)
 
     def spawn_tagged_sleep(self):
         """A process of this test that belongs to no unit (for pidfile-hijack tests)."""

@@ -166,7 +166,7 @@ def test_skip_sysv_makes_enable_disable_noop(root):
 def test_enable_now_with_root_refused(root):
     # "With --root: `--now cannot be used with --root=.`"
     root.daemon("food")
-    r = root.run("enable", "--now", "food")
+    r = root.run_offline("enable", "--now", "food")
     assert r.rc == 1 and "--now cannot be used with --root=." in r.err
     assert root.tagged() == []
 
@@ -225,7 +225,7 @@ def test_daemon_reload(root):
 
 def test_is_system_running_offline_with_root(root):
     # "With --root ... prints `offline`, exit 1."
-    r = root.run("is-system-running")
+    r = root.run_offline("is-system-running")
     assert (r.rc, r.out) == (1, "offline\n")
 
 

@@ -197,7 +197,7 @@ def test_stop_never_kills_what_a_lying_pidfile_names(root, hijack):
 
 def test_twenty_concurrent_starts_start_one_daemon(root):
     root.daemon("food", start_delay=0.5)
-    procs = [subprocess.Popen([sys.executable, "-m", "shim", "--root=" + root.path,
+    procs = [subprocess.Popen([sys.executable, "-m", "shim",
                                "start", "food"],
                               env=root.env(), cwd="/", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for _ in range(20)]
@@ -219,7 +219,7 @@ def test_twenty_concurrent_starts_start_one_daemon(root):
 
 def test_shim_killed_mid_start_recovers(root):
     root.daemon("food", start_delay=2)
-    shim = subprocess.Popen([sys.executable, "-m", "shim", "--root=" + root.path,
+    shim = subprocess.Popen([sys.executable, "-m", "shim",
                              "start", "food"], env=root.env(), cwd="/",
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_for(lambda: "start" in root.calls("food"), timeout=20)
@@ -242,7 +242,7 @@ def test_shim_killed_mid_start_recovers(root):
 
 def test_shim_and_script_killed_mid_start(root):
     root.daemon("food", start_delay=30)
-    shim = subprocess.Popen([sys.executable, "-m", "shim", "--root=" + root.path,
+    shim = subprocess.Popen([sys.executable, "-m", "shim",
                              "start", "food"], env=root.env(), cwd="/",
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_for(lambda: "start" in root.calls("food"), timeout=20)

@@ -89,7 +89,7 @@ class Root:
         def join_truth():
             with open(truth, "w") as handle:
                 handle.write("0")
-        done = subprocess.run([PY, "-m", "shim", "--root=" + self.dir, *args], env=self.env, cwd=REPO,
+        done = subprocess.run([PY, "-m", "shim", *args], env=dict(self.env, SYSTEMCTL_SHIM_ROOT=self.dir), cwd=REPO,
                               capture_output=True, text=True, timeout=120,
                               preexec_fn=join_truth if in_truth else None)
         assert "Traceback" not in done.stderr, done.stderr

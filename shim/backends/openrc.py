@@ -176,7 +176,7 @@ class Runlevels:
         """Debian's OpenRC: for an LSB script, update-rc.d changes both the runlevel entry (it
         calls rc-update) and the /etc/rcN.d links that invoke-rc.d's policy reads, so that a
         disabled service stays down when a package upgrade restarts it."""
-        if unit.backend != "sysv" or self.ctx.offline:
+        if unit.backend != "sysv" or self.ctx.foreign_root:
             return None
         links = RcLinks(self.ctx)
         return links if links._update_rc_d() else None
@@ -216,7 +216,7 @@ class Runlevels:
         return changes
 
     def _rc_update(self):
-        if self.ctx.offline:
+        if self.ctx.foreign_root:
             return None
         import shutil  # lazily: only mutating verbs need it (start-up time)
         return shutil.which("rc-update", path="/sbin:/usr/sbin:/bin:/usr/bin")

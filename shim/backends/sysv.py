@@ -114,7 +114,7 @@ class RcLinks:
         return self._toggle(unit, "S", "K")
 
     def _update_rc_d(self):
-        if self.ctx.offline:
+        if self.ctx.foreign_root:
             return None                    # with --root we edit the tree ourselves
         import shutil  # lazily: only mutating verbs need it (start-up time)
         return shutil.which("update-rc.d", path="/usr/sbin:/sbin:/usr/bin:/bin")

@@ -86,19 +86,6 @@ def _wait(process: subprocess.Popen, timeout: Optional[float]) -> bool:
     return True
 
 
-def _reap_new_zombies(snapshot: Snapshot, new: Set[int]) -> None:
-    """Collect zombie children of ours that the script left (we were their subreaper). Only pids
-    that are new and zombies now, so we never steal a child another part of the program waits for."""
-    me = os.getpid()
-    for pid in new:
-        proc = snapshot.get(pid)
-        if proc is not None and proc.is_zombie and proc.ppid == me:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-
-
 def _groups(snapshot: Snapshot, key: str, pids: Set[int], control: Optional[ProcessRef],
             protected: Set[int], logins: Set[int]) -> List[ProcessRef]:
     """Sessions (key 'sid') or process groups ('pgid') the service created: the script's own and
@@ -127,38 +114,99 @@ def _groups(snapshot: Snapshot, key: str, pids: Set[int], control: Optional[Proc
     return refs
 
 
-def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cwd: str = "/",
-                 log_path: Optional[str] = None, cgroup: Optional[str] = None,
-                 timeout: Optional[float] = 300.0,
-                 on_spawn: Optional[Callable[[ProcessRef], None]] = None,
-                 proc_root: str = "/proc") -> CaptureResult:
-    """Run argv in a new session, marked with INVOCATION_ID, with us as child subreaper (so the
-    daemons it double-forks re-parent to us and stay visible as our descendants until we exit),
-    inside `cgroup` when given; return what it left behind."""
-    me = os.getpid()
-    was_subreaper = _get_subreaper()
-    _set_subreaper(1)
+def _anchor(argv, env, cwd, log_path, cgroup, timeout, proc_root, report_fd, release_fd) -> None:
+    """The forked anchor of one capture: child subreaper of the script it runs, so that
+    everything the script leaves behind (double-forked, setsid'd, with a cleared environment) is
+    re-parented to it and is exactly its descendants. Reports the script's identity, then its
+    outcome, and exits when the caller has looked (or is gone). Never returns."""
+    status = 1
     try:
-        before = Snapshot.take(proc_root).descendants([me])
-        child_env = dict(env)
-        child_env["INVOCATION_ID"] = invocation_id
+        _set_subreaper(1)
         log_fd = os.open(log_path or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         try:
             process = subprocess.Popen(
-                argv, env=child_env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
+                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
                 preexec_fn=_child_setup(cgroup, proc_root))
         finally:
             os.close(log_fd)
         # Not yet waited for, so the pid cannot have been reused: this is the script.
         control = ProcessRef.of(process.pid, proc_root)
-        if on_spawn is not None and control is not None:
-            on_spawn(control)
+        _send(report_fd, "control %d %d" % (process.pid, control.starttime if control else 0))
         timed_out = _wait(process, timeout)
+        _reap_orphans()
+        _send(report_fd, "exit %d %d" % (process.returncode, int(timed_out)))
+        os.read(release_fd, 1)          # EOF or a byte: the caller has taken its snapshot
+        status = 0
+    except BaseException as error:      # noqa: BLE001 - a forked child must never unwind
+        try:
+            _send(report_fd, "error %s: %s" % (type(error).__name__, error))
+        except OSError:
+            pass
+    finally:
+        os._exit(status)
+
+
+def _send(fd: int, line: str) -> None:
+    os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
+
+
+def _reap_orphans() -> None:
+    """Collect the anchor's dead children (processes of the script that already ended)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cwd: str = "/",
+                 log_path: Optional[str] = None, cgroup: Optional[str] = None,
+                 timeout: Optional[float] = 300.0,
+                 on_spawn: Optional[Callable[[ProcessRef], None]] = None,
+                 proc_root: str = "/proc") -> CaptureResult:
+    """Run argv in a new session, marked with INVOCATION_ID, inside `cgroup` when given, and
+    return what it left behind.
+
+    What counts is anchored at the script, never at the caller: the script runs under a forked
+    anchor process that is its child subreaper, so the processes it leaves are exactly the
+    anchor's descendants when it ends. The caller's other children (a supervisor's, a test
+    runner's, PID 1's) can never be credited to the unit."""
+    child_env = dict(env)
+    child_env["INVOCATION_ID"] = invocation_id
+    report_r, report_w = os.pipe()
+    release_r, release_w = os.pipe()
+    anchor = os.fork()
+    if anchor == 0:
+        os.close(report_r)
+        os.close(release_w)
+        _anchor(argv, child_env, cwd, log_path, cgroup, timeout, proc_root, report_w, release_r)
+    os.close(report_w)
+    os.close(release_r)
+    try:
+        with os.fdopen(report_r, "rb") as report:
+            control = None
+            outcome = None
+            for raw in report:
+                word, _, rest = raw.decode("utf-8", "replace").strip().partition(" ")
+                if word == "control":
+                    pid, starttime = (int(x) for x in rest.split())
+                    control = ProcessRef(pid, starttime) if starttime else None
+                    if on_spawn is not None and control is not None:
+                        on_spawn(control)
+                elif word == "exit":
+                    code, timed_out = (int(x) for x in rest.split())
+                    outcome = (code, bool(timed_out))
+                    break
+                elif word == "error":
+                    raise OSError("cannot run %s: %s" % (argv[0], rest))
+            if outcome is None:
+                raise OSError("cannot run %s: its anchor process died" % argv[0])
         after = Snapshot.take(proc_root)
-        new = after.descendants([me]) - before - {process.pid}
-        _reap_new_zombies(after, new)
-        protected = membership.protected_pids(after, me)
+        new = after.descendants([anchor]) - {control.pid if control else 0}
+        protected = membership.protected_pids(after, os.getpid()) | {anchor}
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
         members, logins = membership.expand(after, alive, protected)
         tracking = Tracking(
@@ -168,10 +216,21 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
             pgroups=_groups(after, "pgid", members, control, protected, logins),
             cgroup=cgroup,
         )
-        code = process.returncode
-        return CaptureResult(
-            returncode=code if code is not None and code >= 0 else None,
-            signal=-code if code is not None and code < 0 else None,
-            timed_out=timed_out, tracking=tracking, control=control)
     finally:
-        _set_subreaper(was_subreaper)
+        os.close(release_w)             # the anchor may exit now; what it held re-parents
+        _wait_anchor(anchor)
+    code, timed_out = outcome
+    return CaptureResult(
+        returncode=code if code >= 0 else None, signal=-code if code < 0 else None,
+        timed_out=timed_out, tracking=tracking, control=control)
+
+
+def _wait_anchor(pid: int) -> None:
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue

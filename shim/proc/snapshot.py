@@ -1,5 +1,6 @@
 """One read of /proc: every process's stat line, parsed once; environ and cmdline only on demand."""
 import os
+import time
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Set
 
@@ -157,15 +158,21 @@ class Snapshot:
         return self._cmdline[pid]
 
 
-def boot_time(proc_root: str = "/proc") -> float:
-    """The btime line of /proc/stat: boot, in seconds since the epoch."""
-    with open(f"{proc_root}/stat", "rb") as handle:
-        for line in handle:
-            if line.startswith(b"btime "):
-                return float(line.split()[1])
-    raise OSError(f"no btime in {proc_root}/stat")
+def boot_time() -> float:
+    """Boot, in seconds since the epoch, to well under a clock tick.
+
+    /proc/PID/stat counts a process's start in ticks of CLOCK_BOOTTIME, so the wall-clock start is
+    CLOCK_REALTIME - CLOCK_BOOTTIME (read now) plus that. /proc/stat's `btime` is the same
+    difference truncated to whole seconds: through it, a process started up to a second after a
+    pidfile was written could pass for the one that wrote it (a reused PID adopted as a daemon).
+    """
+    return time.clock_gettime(time.CLOCK_REALTIME) - time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def start_epoch(starttime: int, proc_root: str = "/proc") -> float:
-    """Wall-clock seconds since the epoch at which a process with this start time started."""
-    return boot_time(proc_root) + starttime / os.sysconf("SC_CLK_TCK")
+def start_epoch(starttime: int) -> float:
+    """Wall-clock seconds since the epoch at which a process with this start time started
+    (rounded down to its clock tick, as the kernel reports it)."""
+    return boot_time() + starttime / CLOCK_TICKS
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

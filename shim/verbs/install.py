@@ -21,11 +21,11 @@ def _announce(ctx, changes) -> None:
     if ctx.options.quiet:
         return
     for kind, path, target in changes:
-        shown = "/" + os.path.relpath(path, ctx.path("/")) if ctx.offline else path
+        shown = "/" + os.path.relpath(path, ctx.path("/")) if ctx.foreign_root else path
         if kind == "created":
             ctx.warn("Created symlink %s %s %s." % (shown, _arrow(ctx), target))
         elif kind == "renamed":
-            target_shown = "/" + os.path.relpath(target, ctx.path("/")) if ctx.offline else target
+            target_shown = "/" + os.path.relpath(target, ctx.path("/")) if ctx.foreign_root else target
             ctx.warn("Renamed %s %s %s." % (shown, _arrow(ctx), target_shown))
         else:
             ctx.warn('Removed "%s".' % shown)

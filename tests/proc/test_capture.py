@@ -1,5 +1,6 @@
 import os
 import signal
+import subprocess
 import time
 
 from shim.proc import cgroup as cgroup_fs
@@ -65,3 +66,25 @@ def test_logins_are_not_recorded(lab):
     assert not logins & {ref.pid for ref in service.tracking.processes}
     assert not logins & {ref.pid for ref in service.tracking.sessions}
     assert len(service.tracking.processes) == 1
+
+
+def test_the_callers_other_children_are_not_the_units(pidns, tmp_path):
+    """What a start captures is anchored at its script: a child of the caller that forks while
+    the script runs (a supervisor's, a test runner's, PID 1's other work) is not the unit's."""
+    marker = tmp_path / "other.pid"
+    other = subprocess.Popen(["sh", "-c", 'sleep 0.2; sleep 1000 & echo $! > "$1"; wait', "sh",
+                              str(marker)], start_new_session=True)
+    try:
+        result = run_captured(["sh", "-c", "sleep 1000 & sleep 0.8"],
+                              env={"PATH": os.environ["PATH"]}, invocation_id="anchored")
+        assert marker.exists(), "the caller's other child did not fork during the start"
+        grandchild = int(marker.read_text())
+        captured = {ref.pid for ref in result.tracking.processes}
+        assert grandchild not in captured and other.pid not in captured
+        assert len(captured) == 1                  # the script's own sleep, nothing else
+        (daemon,) = captured
+        assert Snapshot.take().environ(daemon)["INVOCATION_ID"] == "anchored"
+        os.kill(daemon, signal.SIGKILL)
+    finally:
+        os.killpg(other.pid, signal.SIGKILL)       # our own child's group, started above
+        other.wait()
