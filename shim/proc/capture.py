@@ -1,11 +1,16 @@
 """Run an init script so that we know, afterwards, which processes it left behind."""
+from __future__ import annotations
+
 import ctypes
 import os
 import signal
 import subprocess
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Optional, Set
 
+from shim.plain import Plain
 from shim.proc import membership
 from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot
@@ -18,13 +23,12 @@ LOGINUID_UNSET = "4294967295"      # (uid_t) -1: "no login", set in the child so
 TERM_GRACE = 5.0                   # seconds between SIGTERM and SIGKILL for a script that timed out
 
 
-@dataclass
-class CaptureResult:
-    returncode: Optional[int]           # exit status, None if killed by a signal
-    signal: Optional[int]               # the signal that killed the script
-    timed_out: bool
-    tracking: Tracking
-    control: Optional[ProcessRef]       # the script process itself
+class CaptureResult(Plain):
+    returncode = None       # exit status, None if killed by a signal
+    signal = None           # the signal that killed the script
+    timed_out = False
+    tracking = None         # Tracking
+    control = None          # ProcessRef of the script process itself
 
 
 def _prctl():

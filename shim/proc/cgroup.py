@@ -1,7 +1,12 @@
 """cgroup v2, where the kernel lets us: the exact answer to "which processes belong to a unit"."""
+from __future__ import annotations
+
 import os
 import time
-from typing import List, Optional
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Optional
 
 
 def _unescape(field: str) -> str:

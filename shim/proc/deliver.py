@@ -4,11 +4,16 @@ With pidfds (Linux 5.3+) the identity check cannot race: the pidfd pins the proc
 pid when we opened it, and the start time read after opening proves it is the one we collected
 (it had that pid before we opened the fd, so no other process can have had it in between).
 """
+from __future__ import annotations
+
 import ctypes
 import errno
 import os
 import signal
-from typing import Optional
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 from shim.proc.identity import ProcessRef
 

@@ -1,6 +1,11 @@
 """A process is its pid *and* its start time: pids are reused, (pid, starttime) is not."""
+from __future__ import annotations
+
 import os
-from typing import NamedTuple, Optional
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 def read_stat(pid: int, proc_root: str = "/proc") -> Optional[bytes]:
@@ -25,9 +30,23 @@ def split_stat(raw: bytes):
     return raw[open_paren + 1:close_paren], raw[close_paren + 2:].split()
 
 
-class ProcessRef(NamedTuple):
-    pid: int
-    starttime: int      # field 22 of /proc/PID/stat, clock ticks since boot
+class ProcessRef(tuple):
+    """(pid, starttime): a 2-tuple with names, as typing.NamedTuple made it (without its import).
+    starttime is field 22 of /proc/PID/stat, clock ticks since boot."""
+    __slots__ = ()
+    _fields = ("pid", "starttime")
+
+    def __new__(cls, pid: int, starttime: int):
+        return tuple.__new__(cls, (pid, starttime))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    def __repr__(self):
+        return "ProcessRef(pid=%r, starttime=%r)" % tuple(self)
+
+    pid = property(lambda self: self[0], doc="process id")
+    starttime = property(lambda self: self[1], doc="start time, clock ticks since boot")
 
     @classmethod
     def of(cls, pid: int, proc_root: str = "/proc") -> "Optional[ProcessRef]":

@@ -3,12 +3,17 @@
 send() is `systemctl kill`: freeze, rescan until stable, signal each member exactly once, thaw.
 terminate() is `stop` (KillMode=control-group): signal + SIGCONT, wait, then the final signal.
 """
+from __future__ import annotations
+
 import os
 import signal
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Sequence, Set
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, Iterable, List, Sequence, Set
 
+from shim.plain import Plain
 from shim.proc import cgroup as cgroup_fs
 from shim.proc.deliver import signal_ref
 from shim.proc.identity import ProcessRef
@@ -16,7 +21,7 @@ from shim.proc.membership import protected_pids
 from shim.proc.identity import read_stat
 from shim.proc.snapshot import Snapshot, parse_stat
 
-Collect = Callable[[Snapshot], Iterable[int]]
+Collect = "Callable[[Snapshot], Iterable[int]]"   # a type for the reader
 
 FREEZE_DEADLINE = 5.0       # seconds to get every member stopped before signalling anyway
 MAX_ROUNDS = 1000           # rescans without freezing (a fork storm we are not allowed to stop)
@@ -27,18 +32,17 @@ _STOP_SIGNALS = {signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU}
 _STOPPED_STATES = ("T", "t")
 
 
-@dataclass
-class KillReport:
-    signalled: List[ProcessRef] = field(default_factory=list)
-    froze: str = "none"         # "cgroup" | "sigstop" | "none"
-    rounds: int = 0
+class KillReport(Plain):
+    signalled = None        # [ProcessRef]
+    froze = "none"          # "cgroup" | "sigstop" | "none"
+    rounds = 0
+    _factories = {"signalled": list}
 
 
-@dataclass
-class TerminateReport:
-    escalated: bool
-    survivors: List[ProcessRef]
-    signalled: List[ProcessRef]
+class TerminateReport(Plain):
+    escalated = False
+    survivors = None        # [ProcessRef]
+    signalled = None        # [ProcessRef]
 
 
 def _members(collect: Collect, snapshot: Snapshot, protected: Set[int]) -> Dict[int, ProcessRef]:

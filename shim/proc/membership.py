@@ -1,8 +1,13 @@
 """Which processes belong to a unit *now* (docs/ARCHITECTURE.md, "Membership rule")."""
-import os
-from dataclasses import dataclass, field
-from typing import Dict, Iterable, Optional, Sequence, Set
+from __future__ import annotations
 
+import os
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, Optional, Sequence, Set
+
+from shim.plain import Plain
 from shim.proc import cgroup as cgroups
 from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Proc, Snapshot
@@ -11,11 +16,11 @@ from shim.proc.tracking import Tracking
 INIT_PID = 1
 
 
-@dataclass
-class Membership:
-    pids: Set[int]
-    mode: str                       # "cgroup" | "tracked" | "adopted" | "none"
-    logins: Set[int] = field(default_factory=set)   # left out because they are interactive logins
+class Membership(Plain):
+    pids = None         # {pid}
+    mode = "none"       # "cgroup" | "tracked" | "adopted" | "none"
+    logins = None       # {pid} left out because they are interactive logins
+    _factories = {"pids": set, "logins": set}
 
 
 def ancestors(snapshot: Snapshot, pid: int) -> Set[int]:

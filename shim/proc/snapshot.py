@@ -1,25 +1,55 @@
 """One read of /proc: every process's stat line, parsed once; environ and cmdline only on demand."""
+from __future__ import annotations
+
 import os
 import time
-from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Set
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Iterable, List, Optional, Set
 
 from shim.proc.identity import ProcessRef, read_stat, split_stat
 
 PF_KTHREAD = 0x00200000     # include/linux/sched.h
 
 
-@dataclass(frozen=True)
-class Proc:
-    pid: int
-    ppid: int
-    pgid: int           # 0 inside a PID namespace when the group leader lives outside it
-    sid: int            # likewise 0 when the session leader lives outside the namespace
-    tty_nr: int         # controlling terminal device, 0 if none
-    starttime: int
-    state: str
-    comm: str
-    flags: int
+def _field(index, doc):
+    return property(lambda self: self[index], doc=doc)
+
+
+class Proc(tuple):
+    """One process's stat fields. Immutable, hashable and compared by value (what a frozen
+    dataclass gave, without importing dataclasses and inspect on every start)."""
+    __slots__ = ()
+    _fields = ("pid", "ppid", "pgid", "sid", "tty_nr", "starttime", "state", "comm", "flags")
+
+    def __new__(cls, pid: int, ppid: int, pgid: int, sid: int, tty_nr: int, starttime: int,
+                state: str, comm: str, flags: int):
+        return tuple.__new__(cls, (pid, ppid, pgid, sid, tty_nr, starttime, state, comm, flags))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self):
+        return "Proc(%s)" % ", ".join("%s=%r" % item for item in zip(self._fields, self))
+
+    pid = _field(0, "process id")
+    ppid = _field(1, "parent pid")
+    pgid = _field(2, "0 inside a PID namespace when the group leader lives outside it")
+    sid = _field(3, "likewise 0 when the session leader lives outside the namespace")
+    tty_nr = _field(4, "controlling terminal device, 0 if none")
+    starttime = _field(5, "field 22 of /proc/PID/stat, clock ticks since boot")
+    state = _field(6, "R, S, D, Z, T, ...")
+    comm = _field(7, "command name")
+    flags = _field(8, "PF_* flags")
 
     @property
     def ref(self) -> ProcessRef:

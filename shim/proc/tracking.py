@@ -1,8 +1,13 @@
 """What a unit's record remembers about its processes (stored as JSON by the state store)."""
-import os
-from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from __future__ import annotations
 
+import os
+# typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional
+
+from shim.plain import Plain
 from shim.proc.identity import ProcessRef
 
 _MAX_PID = 2**22          # PID_MAX_LIMIT on 64-bit kernels
@@ -10,14 +15,14 @@ _MAX_REFS = 100_000       # more than any real service; a bigger list is garbage
 _REF_LISTS = ("processes", "sessions", "pgroups")
 
 
-@dataclass
-class Tracking:
-    invocation_id: str = ""
-    processes: List[ProcessRef] = field(default_factory=list)   # captured at start, or adopted
-    sessions: List[ProcessRef] = field(default_factory=list)    # (sid, leader starttime)
-    pgroups: List[ProcessRef] = field(default_factory=list)     # (pgid, leader starttime)
-    cgroup: Optional[str] = None                                # absolute path of the unit's cgroup2 dir
-    adopted: bool = False
+class Tracking(Plain):
+    invocation_id = ""
+    processes = None    # [ProcessRef]: captured at start, or adopted
+    sessions = None     # [ProcessRef]: (sid, leader starttime)
+    pgroups = None      # [ProcessRef]: (pgid, leader starttime)
+    cgroup = None       # absolute path of the unit's cgroup2 dir, or None
+    adopted = False
+    _factories = {"processes": list, "sessions": list, "pgroups": list}
 
     @property
     def empty(self) -> bool:
