@@ -22,6 +22,15 @@ class Manager:
         self.loader = ScriptLoader(ctx)
         self.index = UnitIndex(ctx, self.loader)
         self._inspector = None
+        self._configs = {}
+
+    def config(self, unit):
+        """The engine's model of a found service (None for targets and unknown names)."""
+        if not unit.found or unit.backend == "target":
+            return None
+        if unit.id not in self._configs:
+            self._configs[unit.id] = self.loader.config(unit)
+        return self._configs[unit.id]
 
     @property
     def store(self) -> StateStore:

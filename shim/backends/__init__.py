@@ -46,6 +46,18 @@ class ScriptLoader:
     def default_target(self) -> str:
         return self.rc.default_target()
 
+    def config(self, unit: Unit):
+        """The engine's `UnitConfig` for a script unit (what systemd's generator would write)."""
+        from shim.backends import generator   # only show, status and cat need it
+        started = self.rc.started_in(unit)
+        if unit.backend == "openrc":
+            return generator.openrc_config(unit, started)
+        try:
+            text = read_text(unit.script)
+        except OSError:
+            text = ""
+        return generator.sysv_config(unit, text, started)
+
     def runner(self, unit: Unit) -> list:
         """argv prefix that runs the unit's script (verb appended by the caller)."""
         if unit.backend == "openrc" or isinstance(self.rc, openrc.Runlevels) and openrc.booted(self.ctx):

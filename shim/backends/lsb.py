@@ -28,12 +28,15 @@ class ScriptInfo(Plain):
     short_description = ""
     description = ""
     chkconfig_description = ""
+    start_after = None           # Required-Start, Should-Start, X-Start-After, in header order
+    start_before = None          # X-Start-Before
     declared_pidfile = ""        # "# pidfile:" (becomes PIDFile=)
     pidfiles = None              # PIDFILE= assignments and --pidfile options
     can_reload = False
     shebang = ""
     _factories = {name: list for name in ("provides", "required_start", "should_start",
-                                          "default_start", "default_stop", "pidfiles")}
+                                          "default_start", "default_stop", "pidfiles",
+                                          "start_after", "start_before")}
 
     @property
     def best_description(self) -> str:
@@ -92,6 +95,10 @@ def _parse_lsb_line(line: str, info: ScriptInfo, continuation):
     if not sep:
         return None
     key, value = key.strip().lower(), value.strip()
+    if key in ("required-start", "should-start", "x-start-after"):
+        info.start_after.extend(_words(value))
+    elif key == "x-start-before":
+        info.start_before.extend(_words(value))
     if key == "provides":
         info.provides = _words(value)
     elif key == "required-start":

@@ -168,6 +168,10 @@ class Runlevels:
             return []
         return [lvl for lvl in levels if os.path.lexists(os.path.join(base, lvl, name))]
 
+    def started_in(self, unit: Unit) -> tuple:
+        """OpenRC's default runlevel stands for multi-user.target (as runlevels 2-4 do)."""
+        return ("2",) if "default" in self._levels(unit.name) else ()
+
     def is_enabled(self, unit: Unit) -> str:
         levels = [lvl for lvl in self._levels(unit.name) if lvl not in ("shutdown", "off")]
         return "enabled" if levels else "disabled"

@@ -88,6 +88,11 @@ class RcLinks:
                     found.setdefault(level, []).append((match.group(1), os.path.join(directory, entry)))
         return found
 
+    def started_in(self, unit: Unit) -> tuple:
+        """Runlevels 1-5 whose rcN.d starts the script (an S link): the generator's WantedBy=."""
+        links = self._links(unit.name)
+        return tuple(level for level in "12345" if any(kind == "S" for kind, _ in links.get(level, ())))
+
     def is_enabled(self, unit: Unit) -> str:
         links = self._links(unit.name)
         for level in (default_runlevel(self.ctx), "S"):
@@ -164,3 +169,4 @@ class RcLinks:
 
 class RcToolError(Exception):
     """update-rc.d / rc-update failed; the message is its output."""
+

@@ -4,47 +4,51 @@ Order is systemd ≤257's: the type-specific interface (Service) first, then kil
 org.freedesktop.systemd1.Unit. Values are strings; '' means empty (hidden unless -a or -p).
 """
 
-import signal
+from shim.render.timefmt import timespan, timestamp
 
-from shim.render.timefmt import timestamp
-
-USEC = 1000000
-
-
-def _exec(unit, verb, rt) -> str:
-    if not unit.script:
-        return ""
+def _exec(commands, verb, rt) -> str:
+    """ExecStart= and friends as `show` prints them: one { ... } per command, with the last run's
+    pid and status for the command we ran."""
+    out = []
     last = rt.record.last_exec if rt.record.last_exec.get("verb") == verb else {}
-    argv = "%s %s" % (unit.source_path, verb)
-    if last:
-        code = "exited" if last.get("code") == "exited" else last.get("code", "(null)")
-        return ("{ path=%s ; argv[]=%s ; ignore_errors=no ; start_time=[%s] ; stop_time=[%s] ; "
-                "pid=%s ; code=%s ; status=%s }" % (unit.source_path, argv,
-                                                    timestamp(last.get("time", 0)) or "n/a",
-                                                    timestamp(last.get("time", 0)) or "n/a",
-                                                    last.get("pid", 0), code, last.get("status", 0)))
-    return ("{ path=%s ; argv[]=%s ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; "
-            "pid=0 ; code=(null) ; status=0/0 }" % (unit.source_path, argv))
+    for command in commands:
+        argv = " ".join(command.argv)
+        ignore = "yes" if command.ignore_errors else "no"
+        if last:
+            code = last.get("code", "(null)")
+            when = timestamp(last.get("time", 0)) or "n/a"
+            out.append("{ path=%s ; argv[]=%s ; ignore_errors=%s ; start_time=[%s] ; stop_time=[%s] ; "
+                       "pid=%s ; code=%s ; status=%s }" % (command.path, argv, ignore, when, when,
+                                                          last.get("pid", 0), code, last.get("status", 0)))
+        else:
+            out.append("{ path=%s ; argv[]=%s ; ignore_errors=%s ; start_time=[n/a] ; stop_time=[n/a] ; "
+                       "pid=0 ; code=(null) ; status=0/0 }" % (command.path, argv, ignore))
+    return " ".join(out)
 
 
-def unit_properties(unit, rt, *, unit_file_state: str, tasks: int) -> list:
-    """[(name, value)] for one unit."""
+def _yes(flag) -> str:
+    return "yes" if flag else "no"
+
+
+def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int) -> list:
+    """[(name, value)] for one unit, from its `UnitConfig` (None when it has none: not found,
+    a target) and its live `Runtime`."""
     props = []
     add = lambda name, value: props.append((name, "" if value is None else str(value)))
-    is_service = unit.id.endswith(".service")
-    if is_service:
-        add("Type", "forking")
-        add("Restart", "no")
-        add("PIDFile", unit.pidfile)
+    if config is not None:
+        add("Type", config.type)
+        add("Restart", config.restart)
+        add("PIDFile", config.pid_file)
         add("NotifyAccess", "none")
-        add("RestartUSec", "100ms")
-        add("TimeoutStartUSec", "5min")
-        add("TimeoutStopUSec", "5min")
+        add("RestartUSec", timespan(config.restart_usec))
+        add("TimeoutStartUSec", timespan(config.timeout_start_usec))
+        add("TimeoutStopUSec", timespan(config.timeout_stop_usec))
         add("RuntimeMaxUSec", "infinity")
         add("WatchdogUSec", "0")
         add("RootDirectoryStartOnly", "no")
-        add("RemainAfterExit", "no" if unit.pidfile else "yes")
-        add("GuessMainPID", "no")
+        add("RemainAfterExit", _yes(config.remain_after_exit))
+        add("GuessMainPID", _yes(config.guess_main_pid))
+        add("SuccessExitStatus", " ".join(str(c) for c in config.success_exit_status))
         add("MainPID", rt.main_pid)
         add("ControlPID", rt.control_pid)
         add("FileDescriptorStoreMax", 0)
@@ -57,25 +61,38 @@ def unit_properties(unit, rt, *, unit_file_state: str, tasks: int) -> list:
         add("ExecMainPID", rt.main_pid or rt.record.last_exec.get("pid", 0))
         add("ExecMainCode", 0)
         add("ExecMainStatus", 0)
-        add("ExecStart", _exec(unit, "start", rt) if unit.found else "")
-        add("ExecStop", _exec(unit, "stop", rt) if unit.found else "")
-        add("ExecReload", _exec(unit, "reload", rt) if unit.found and unit.can_reload else "")
-        add("Slice", "system.slice" if unit.found else "")
+        add("ExecStart", _exec(config.exec_start, "start", rt))
+        add("ExecStop", _exec(config.exec_stop, "stop", rt))
+        add("ExecReload", _exec(config.exec_reload, "reload", rt))
+        add("Slice", "system.slice")
         add("ControlGroup", rt.tracking.cgroup or "")
-        add("TasksCurrent", tasks if unit.found else "[not set]")
-        add("KillMode", "control-group")
-        add("KillSignal", int(signal.SIGTERM))
-        add("FinalKillSignal", int(signal.SIGKILL))
-        add("SendSIGKILL", "yes")
-        add("SendSIGHUP", "no")
+        add("TasksCurrent", tasks)
+        add("IgnoreSIGPIPE", _yes(config.ignore_sigpipe))
+        add("KillMode", config.kill_mode)
+        add("KillSignal", config.kill_signal)
+        add("FinalKillSignal", config.final_kill_signal)
+        add("SendSIGKILL", _yes(config.send_sigkill))
+        add("SendSIGHUP", _yes(config.send_sighup))
+    elif unit.id.endswith(".service"):
+        add("Type", "simple")
+        add("MainPID", 0)
+        add("ControlPID", 0)
+        add("Result", "success")
+        add("TasksCurrent", "[not set]")
     add("Id", unit.id)
     add("Names", " ".join(unit.names or (unit.id,)))
-    add("After", " ".join(_after(unit)))
+    if config is not None:
+        add("Wants", " ".join(dict.fromkeys(config.wants)))
+        add("WantedBy", " ".join(config.wanted_by))
+        add("Before", " ".join(dict.fromkeys(config.before)))
+        add("After", " ".join(dict.fromkeys(config.after)))
+        add("Documentation", " ".join(config.documentation))
     add("Description", unit.description or unit.id)
     add("LoadState", rt.load_state)
     add("ActiveState", rt.active_state)
     add("SubState", rt.sub_state)
-    add("FragmentPath", "/dev/null" if rt.load_state == "masked" else "")
+    add("FragmentPath", "/dev/null" if rt.load_state == "masked" else
+        config.fragment_path if config is not None else "")
     add("SourcePath", unit.source_path)
     add("UnitFileState", unit_file_state if unit.found or rt.load_state == "masked" else "")
     add("UnitFilePreset", "enabled" if unit.found and unit.backend != "target" else "")
@@ -87,7 +104,7 @@ def unit_properties(unit, rt, *, unit_file_state: str, tasks: int) -> list:
     add("InactiveEnterTimestamp", timestamp(rt.record.inactive_since))
     add("CanStart", "yes" if unit.found and unit.backend != "target" else "no")
     add("CanStop", "yes" if unit.found and unit.backend != "target" else "no")
-    add("CanReload", "yes" if unit.can_reload else "no")
+    add("CanReload", "yes" if config is not None and config.exec_reload else "no")
     add("CanIsolate", "yes" if unit.backend == "target" else "no")
     add("Transient", "no")
     add("InvocationID", rt.record.invocation_id if rt.active_state != "inactive" else "")
@@ -96,22 +113,6 @@ def unit_properties(unit, rt, *, unit_file_state: str, tasks: int) -> list:
     elif rt.load_state == "masked":
         add("LoadError", 'org.freedesktop.systemd1.UnitMasked "Unit %s is masked."' % unit.id)
     return props
-
-
-def _after(unit) -> list:
-    """LSB Required-Start/Should-Start translated like systemd-sysv-generator (section 3.3)."""
-    facilities = {"local_fs": None, "syslog": None, "network": "network-online.target",
-                  "named": "nss-lookup.target", "portmap": "rpcbind.target",
-                  "remote_fs": "remote-fs.target", "time": "time-sync.target"}
-    out = []
-    for word in unit.after:
-        if word.startswith("$"):
-            name = facilities.get(word[1:], word[1:] + ".target")
-        else:
-            name = word + ".service" if word != unit.name else None
-        if name and name not in out:
-            out.append(name)
-    return out
 
 
 def render(props, *, wanted: tuple, value_only: bool, show_empty: bool) -> list:

@@ -48,3 +48,19 @@ def relative(epoch: float, now: float = None) -> str:
     else:
         return "now"
     return "%s %s" % (text, suffix)
+
+
+def timespan(usec: int) -> str:
+    """format_timespan() at second accuracy, as show and unit files print durations: '5min',
+    '1min 30s', 'infinity', '0'."""
+    if usec >= 2 ** 64 - 1:
+        return "infinity"
+    seconds = usec // 1000000
+    if seconds == 0:
+        return "%dms" % (usec // 1000) if usec >= 1000 else ("%dus" % usec if usec else "0")
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            parts.append("%d%s" % (seconds // size, unit))
+            seconds %= size
+    return " ".join(parts)

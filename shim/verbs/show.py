@@ -90,7 +90,8 @@ def show(ctx, verb, patterns) -> int:
                 w.startswith("TasksCurrent=") for w in wanted)):
             tasks = len(_processes(manager, rt))
         props = properties.unit_properties(
-            unit, rt, unit_file_state=manager.unit_file_state(unit), tasks=tasks)
+            unit, rt, manager.config(unit), unit_file_state=manager.unit_file_state(unit),
+            tasks=tasks)
         lines = properties.render(props, wanted=wanted, value_only=options.value,
                                   show_empty=options.all or bool(wanted))
         if not first:
@@ -112,6 +113,7 @@ def _show_manager(ctx, manager) -> int:
 
 
 def cat(ctx, verb, patterns) -> int:
+    from shim.render import unitfile
     manager = Manager(ctx)
     code, first = 0, True
     for unit in manager.units(patterns, include=manager.loaded_filter()):
@@ -121,20 +123,15 @@ def cat(ctx, verb, patterns) -> int:
             first = False
             ctx.print("# Unit %s is masked." % unit.id)
             continue
-        if not unit.script:
+        config = manager.config(unit)
+        if config is None:
             ctx.warn("No files found for %s." % unit.id)
-            code = 1
-            continue
-        try:
-            with open(unit.script, "rb") as handle:
-                text = handle.read().decode("utf-8", errors="replace")
-        except OSError as error:
-            ctx.warn("Failed to read %s: %s" % (unit.source_path, error.strerror))
             code = 1
             continue
         if not first:
             ctx.print()
         first = False
-        ctx.print("# " + unit.source_path)
-        ctx.out.write(text if text.endswith("\n") or not text else text + "\n")
+        # systemd shows the generator's output for a script unit, never the script itself.
+        ctx.print("# " + config.fragment_path)
+        ctx.out.write(unitfile.generated_sysv(config))
     return code
