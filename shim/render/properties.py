@@ -30,7 +30,12 @@ def _yes(flag) -> str:
     return "yes" if flag else "no"
 
 
-def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int) -> list:
+def _current(value) -> str:
+    """A *Current / *NSec counter as show prints it: the number, or [not set] when unknown."""
+    return "[not set]" if value is None or value >= 2 ** 64 - 1 else str(value)
+
+
+def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage=None) -> list:
     """[(name, value)] for one unit, from its `UnitConfig` (None when it has none: not found,
     a target) and its live `Runtime`."""
     props = []
@@ -66,7 +71,9 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int) -> li
         add("ExecReload", _exec(config.exec_reload, "reload", rt))
         add("Slice", "system.slice")
         add("ControlGroup", rt.tracking.cgroup or "")
-        add("TasksCurrent", tasks)
+        add("MemoryCurrent", _current(usage.memory if usage is not None else None))
+        add("CPUUsageNSec", _current(usage.cpu_nsec if usage is not None else None))
+        add("TasksCurrent", usage.tasks if usage is not None and usage.tasks is not None else tasks)
         add("IgnoreSIGPIPE", _yes(config.ignore_sigpipe))
         add("KillMode", config.kill_mode)
         add("KillSignal", config.kill_signal)
@@ -78,6 +85,8 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int) -> li
         add("MainPID", 0)
         add("ControlPID", 0)
         add("Result", "success")
+        add("MemoryCurrent", "[not set]")
+        add("CPUUsageNSec", "[not set]")
         add("TasksCurrent", "[not set]")
     add("Id", unit.id)
     add("Names", " ".join(unit.names or (unit.id,)))

@@ -15,6 +15,73 @@ def glyph(active_state: str, utf8: bool) -> str:
     return _GLYPHS_ASCII.get(active_state, "*")
 
 
+def format_bytes(size: int) -> str:
+    """systemd's FORMAT_BYTES (IEC, one digit below the point, truncated as its integer arithmetic
+    truncates): 1.2M, 532.0K, 512B."""
+    suffixes = ("E", "P", "T", "G", "M", "K")
+    factors = [1024 ** (6 - i) for i in range(6)]
+    for i, factor in enumerate(factors):
+        if size >= factor:
+            if i != len(factors) - 1:
+                digit = (size // factors[i + 1] * 10 // factors[-1]) % 10
+            else:
+                digit = (size * 10 // factor) % 10
+            return "%d.%d%s" % (size // factor, digit, suffixes[i])
+    return "%dB" % size
+
+
+_SPANS = (("y", 31557600 * 10 ** 6), ("month", 2629800 * 10 ** 6), ("w", 604800 * 10 ** 6),
+          ("d", 86400 * 10 ** 6), ("h", 3600 * 10 ** 6), ("min", 60 * 10 ** 6), ("s", 10 ** 6),
+          ("ms", 1000), ("us", 1))
+
+
+def format_timespan(usec: int, accuracy: int = 1000) -> str:
+    """systemd's format_timespan(): `12ms`, `1.500s`, `2min 3.250s` at msec accuracy (CPU:)."""
+    if usec >= 2 ** 64 - 1:
+        return "infinity"
+    if usec <= 0:
+        return "0"
+    parts, something, t = [], False, usec
+    for suffix, size in _SPANS:
+        if t <= 0 or (t < accuracy and something):
+            break
+        if t < size:
+            continue
+        a, b = divmod(t, size)
+        done = False
+        if t < 60 * 10 ** 6 and b > 0:
+            j, cc = 0, size
+            while cc > 1:
+                cc //= 10
+                j += 1
+            cc = accuracy
+            while cc > 1:
+                cc //= 10
+                b //= 10
+                j -= 1
+            if j > 0:
+                parts.append("%d.%0*d%s" % (a, j, b, suffix))
+                t, done = 0, True
+        if not done:
+            parts.append("%d%s" % (a, suffix))
+            t = b
+        something = True
+    return " ".join(parts)
+
+
+def usage_lines(usage, processes) -> list:
+    """Tasks:, Memory:, CPU: (print_status_info: each only when its figure is known)."""
+    lines = []
+    tasks = usage.tasks if usage is not None and usage.tasks is not None else len(processes)
+    limit = " (limit: %d)" % usage.tasks_limit if usage is not None and usage.tasks_limit else ""
+    lines.append("      Tasks: %d%s" % (tasks, limit))
+    if usage is not None and usage.memory is not None:
+        lines.append("     Memory: " + format_bytes(usage.memory))
+    if usage is not None and usage.cpu_nsec is not None:
+        lines.append("        CPU: " + format_timespan(usage.cpu_nsec // 1000))
+    return lines
+
+
 def _exit_status(code) -> str:
     names = {0: "SUCCESS", 1: "FAILURE", 2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED",
              4: "NOPERMISSION", 5: "NOTINSTALLED", 6: "NOTCONFIGURED", 7: "NOTRUNNING"}
@@ -26,7 +93,7 @@ def _exit_status(code) -> str:
 
 
 def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
-          mode_note: str, now: float = None) -> list:
+          mode_note: str, now: float = None, usage=None) -> list:
     now = time.time() if now is None else now
     lines = []
     title = "%s %s" % (glyph(rt.active_state, utf8), unit.id)
@@ -76,7 +143,7 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
     elif rt.control_pid:
         lines.append("  Cntrl PID: %d (%s)" % (rt.control_pid, short.get(rt.control_pid, "?")))
     if processes:
-        lines.append("      Tasks: %d" % len(processes))
+        lines.extend(usage_lines(usage, processes))
         lines.append("     CGroup: " + mode_note)
         width = len(str(max(pid for pid, _, _ in processes)))
         branch, last_branch = ("├─", "└─") if utf8 else ("|-", "`-")

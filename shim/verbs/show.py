@@ -36,6 +36,20 @@ def _processes(manager, rt):
     return out
 
 
+def _usage(manager, rt, processes):
+    """Tasks/memory/CPU of the unit's members (shim/proc/usage.py; psutil is imported there)."""
+    if not processes:
+        return None
+    from shim.proc import usage
+    snap = manager.inspector.snapshot()
+    refs = [(pid, snap.get(pid).starttime) for pid, _, _ in processes if snap.get(pid) is not None]
+    cgroup = rt.tracking.cgroup if rt.mode == "cgroup" else None
+    return usage.measure(refs, cgroup=cgroup, proc_root=manager.ctx.proc)
+
+
+_USAGE_PROPERTIES = ("TasksCurrent", "MemoryCurrent", "CPUUsageNSec")
+
+
 def status(ctx, verb, patterns) -> int:
     manager = Manager(ctx)
     if not patterns:
@@ -56,7 +70,7 @@ def status(ctx, verb, patterns) -> int:
         lines = status_render.block(
             unit, rt, unit_file_state=manager.unit_file_state(unit), processes=processes,
             log_lines=manager.store.log_tail(unit.id, ctx.options.lines), utf8=ctx.utf8,
-            mode_note=_describe_mode(rt, unit))
+            mode_note=_describe_mode(rt, unit), usage=_usage(manager, rt, processes))
         for line in lines:
             ctx.print(line)
         if not rt.is_active:
@@ -85,13 +99,14 @@ def show(ctx, verb, patterns) -> int:
     for unit in manager.units(patterns, include=manager.loaded_filter()):
         rt = manager.inspector.inspect(unit)
         wanted = options.properties
-        tasks = 0
-        if unit.found and (not wanted or "TasksCurrent" in wanted or any(
-                w.startswith("TasksCurrent=") for w in wanted)):
-            tasks = len(_processes(manager, rt))
+        tasks, usage = 0, None
+        if unit.found and (not wanted or any(w.partition("=")[0] in _USAGE_PROPERTIES
+                                             for w in wanted)):
+            processes = _processes(manager, rt)
+            tasks, usage = len(processes), _usage(manager, rt, processes)
         props = properties.unit_properties(
             unit, rt, manager.config(unit), unit_file_state=manager.unit_file_state(unit),
-            tasks=tasks)
+            tasks=tasks, usage=usage)
         lines = properties.render(props, wanted=wanted, value_only=options.value,
                                   show_empty=options.all or bool(wanted))
         if not first:
