@@ -10,6 +10,9 @@ RC_SVCDIR = "/run/openrc"
 # OpenRC's state directories, in the order rc_service_state() looks at them.
 STATES = ("started", "starting", "stopping", "inactive", "failed", "wasinactive", "hotplugged",
           "scheduled")
+# Marks on which openrc-run's start does nothing ("has already been started", "has already
+# started, but is inactive") and exits 0.
+MARKS_THAT_BLOCK_START = ("started", "inactive")
 _ASSIGN = re.compile(r"""^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s;#]*))""")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -117,6 +120,20 @@ def service_state(ctx, name: str):
         if os.path.lexists(os.path.join(base, state, name)):
             return state
     return None
+
+
+def zap(ctx, runner: list, script: str) -> None:
+    """Reset OpenRC's mark of a service to stopped (`openrc-run SCRIPT zap`): for a service whose
+    processes are gone although OpenRC still marks it started. Nothing to do for a script that
+    is not run through openrc-run (no OpenRC mark to reset)."""
+    if not runner or runner[0] == script:
+        return
+    import subprocess  # lazily: only start needs it (start-up time)
+    try:
+        subprocess.run(runner + ["zap"], env=ctx.script_env(), cwd="/", stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        pass                                    # the start that follows reports what happens
 
 
 def recorded_pidfiles(ctx, name: str) -> list:

@@ -8,7 +8,6 @@ runs as systemd's control process would: recorded in the unit's record while it 
 
 import os
 import signal
-import subprocess
 import time
 import uuid
 
@@ -38,6 +37,7 @@ JOBS = {
     "condreload": ("reload-or-try-restart", "reload-or-try-restart"),
 }
 _WHY = {"exit-code": "the control process exited with error code",
+        "protocol": "the service did not take the steps required by its unit configuration",
         "signal": "a fatal signal was delivered to the control process",
         "timeout": "a timeout was exceeded",
         "resources": "of unavailable resources or another system error"}
@@ -223,9 +223,7 @@ class Runner:
     # --- jobs ----------------------------------------------------------------------------------
     def start(self):
         ctx, unit = self.ctx, self.unit
-        if self.rt is not None and self.rt.active_state == "failed" \
-                and openrc.service_state(ctx, unit.name) == "started":
-            self._zap_openrc()
+        self._reconcile_openrc()
         record = self.store.load(unit.id)
         base = cgroup_base(ctx)
         unit_cgroup = None
@@ -243,8 +241,13 @@ class Runner:
         if outcome == "success":
             record.state, record.result, record.active_since = "started", "success", time.time()
             self.store.save(unit.id, record)
-            _log(self.store.log_path(unit.id), "Started %s." % unit.id)
-            return
+            if self._left_a_daemon():
+                _log(self.store.log_path(unit.id), "Started %s." % unit.id)
+                return
+            # The script said yes, but the daemon it was to leave (a pidfile is declared or
+            # was recorded) is not there: systemd fails a Type=forking unit whose PIDFile= never
+            # names a live process and whose cgroup is empty (Result: protocol).
+            outcome = "protocol"
         # A failed start leaves nothing behind that we started (KillMode=control-group).
         record.state, record.result, record.inactive_since = "failed", outcome, time.time()
         self.store.save(unit.id, record)
@@ -254,17 +257,28 @@ class Runner:
         _log(self.store.log_path(unit.id), "Failed to start %s." % unit.id)
         raise JobFailed(outcome)
 
-    def _zap_openrc(self):
-        """OpenRC still marks the service started although its daemon is gone (killed behind
-        OpenRC's back, e.g. by `systemctl kill`): openrc-run's start would answer "already
-        started" and do nothing. Reset OpenRC's mark first (`zap`), as Ansible's service module
-        does for a crashed OpenRC service."""
-        argv = self.manager.loader.runner(self.unit)
-        if argv[0] == self.unit.script:
-            return                              # not through openrc-run: nothing to reset
-        subprocess.run(argv + ["zap"], env=self.ctx.script_env(), cwd="/",
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60)
+    def _reconcile_openrc(self):
+        """OpenRC's mark against the process truth, before a start (start, restart, try-restart,
+        reload-or-restart all come here). A service killed behind OpenRC's back (`systemctl
+        kill`, a crash, invoke-rc.d force-stop) is still marked started, whatever our state says
+        of it (inactive after a clean kill, failed after a crash): openrc-run's start would
+        answer "already started", exit 0 and run nothing. When nothing of the service runs,
+        reset the mark (`zap`, as Ansible's service module does for a crashed OpenRC service)."""
+        ctx, unit = self.ctx, self.unit
+        if openrc.service_state(ctx, unit.name) not in openrc.MARKS_THAT_BLOCK_START:
+            return
+        self.refresh()
+        rt = self.rt
+        if rt.main or rt.control or self.manager.inspector.members(rt):
+            return                              # something of it runs: OpenRC may be right
+        openrc.zap(ctx, self.manager.loader.runner(unit), unit.script)
+
+    def _left_a_daemon(self) -> bool:
+        """After a start whose script exited 0: is the unit active now? A script that leaves no
+        daemon and declares none is active (exited) (RemainAfterExit=yes, as systemd's SysV
+        generator sets); one with a pidfile whose daemon is not there is not."""
+        self.refresh()
+        return self.rt.is_active or self.rt.active_state == "activating"
 
     def stop(self):
         ctx, unit = self.ctx, self.unit
