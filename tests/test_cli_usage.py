@@ -72,7 +72,7 @@ def hog(root, tmp_path):
     root.run("stop", "hog")
 
 
-# Per-process (psutil, PSS) and, where the host lets the shim make one, the unit's cgroup.
+# Per-process (/proc: threads, PSS, ticks) and, where the host lets the shim make one, the unit's cgroup.
 @pytest.mark.parametrize("cgroup", ["none", None])
 def test_show_and_status_figures_of_a_real_daemon(hog, cgroup):
     env = hog.env(SYSTEMCTL_SHIM_CGROUP=cgroup) if cgroup else hog.env()

@@ -6,22 +6,25 @@ accounting is the answer, exactly as systemd reads it: `pids.current` (and `pids
 limit), `memory.current`, `cpu.stat`'s `usage_usec`. A figure whose controller is not enabled
 there (a cgroup without `pids` or `memory`) is taken from the processes instead, as below.
 
-Without a cgroup the figures are summed over the processes with psutil:
+Without a cgroup the figures are summed over the processes, from /proc:
 
-* tasks: threads (what `pids.current` counts), not processes;
-* memory: PSS (`memory_full_info().pss`, from /proc/PID/smaps_rollup). Summing RSS over a
-  forking daemon counts every page it shares with its children once per child; PSS charges a
-  shared page in shares, so the sum is the memory the set really holds, which is what
-  `memory.current` (each page charged once) approximates. When smaps is unreadable (not root,
-  hardened /proc) RSS is used, an over-count, and `source` says so;
-* CPU: user + system time of each process plus that of its waited-for children
-  (`cpu_times()`), since a cgroup's usage_usec keeps the time of processes that have exited.
-  CPU of processes that exited without being waited for by a member is lost (a cgroup would
-  keep it).
+* tasks: threads (`num_threads`, what `pids.current` counts), not processes;
+* memory: PSS (`Pss:` of /proc/PID/smaps_rollup). Summing RSS over a forking daemon counts every
+  page it shares with its children once per child; PSS charges a shared page in shares, so the
+  sum is the memory the set really holds, which is what `memory.current` (each page charged
+  once) approximates. When smaps_rollup is unreadable (not root, hardened /proc, kernel < 4.14)
+  RSS is used, an over-count, and `source` says so;
+* CPU: utime + stime of each process plus cutime + cstime (its waited-for children), since a
+  cgroup's usage_usec keeps the time of processes that have exited. The kernel counts these in
+  clock ticks (10 ms); CPU of processes that exited without being waited for by a member is lost
+  (a cgroup would keep it).
 
-psutil is imported here, lazily, and only `status` and `show` call this module: never on the
-`is-active` path. The process model knows nothing of units: callers pass pids (with start times,
-so that a pid reused since the snapshot is not counted) and, optionally, a cgroup directory.
+psutil would read the same files (`memory_full_info().pss`, `cpu_times()`, `num_threads()`), but
+importing it costs ~25 ms in a Debian 12 box, 2.5x Python's own start-up, which alone would put
+`status` past its 3x budget: so this module reads the four figures itself, and the project does
+not depend on psutil. Only `status` and `show` import this module. The process model knows
+nothing of units: callers pass pids (with start times, so that a pid reused since the snapshot is
+not counted) and, optionally, a cgroup directory.
 """
 
 import os
@@ -30,6 +33,8 @@ from shim.plain import Plain
 from shim.proc.identity import read_stat, split_stat
 
 UNSET = 2 ** 64 - 1          # UINT64_MAX: systemd's "not set"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Usage(Plain):
@@ -70,51 +75,56 @@ def of_cgroup(path: str) -> Usage:
     return usage
 
 
-def _same_process(pid, starttime, proc_root):
+def _smaps_pss(pid, proc_root):
+    """Proportional set size in bytes from /proc/PID/smaps_rollup, or None if unreadable."""
+    text = _read("%s/%d/smaps_rollup" % (proc_root, pid))
+    for line in (text or "").splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _process(pid, starttime, proc_root):
+    """(threads, memory bytes, cpu ticks, 'pss'|'rss') of one live process, or None if it is gone,
+    a zombie, or its pid now names another process (start time checked before and after)."""
     raw = read_stat(pid, proc_root)
     if raw is None:
-        return False
+        return None
     try:
-        return starttime is None or int(split_stat(raw)[1][19]) == starttime
+        fields = split_stat(raw)[1]
+        if (starttime is not None and int(fields[19]) != starttime) or fields[0] in (b"Z", b"X"):
+            return None
+        # fields[n - 3] is field n of proc(5): 14-17 utime stime cutime cstime, 20 num_threads
+        ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        threads = int(fields[17])
+        rss = int(fields[21]) * PAGE_SIZE               # field 24, in pages
     except (ValueError, IndexError):
-        return False
+        return None
+    pss = _smaps_pss(pid, proc_root)
+    after = read_stat(pid, proc_root)
+    if after is None or split_stat(after)[1][19] != fields[19]:
+        return None                                     # exited (and maybe reused) meanwhile
+    return threads, (rss if pss is None else pss), ticks, ("rss" if pss is None else "pss")
 
 
 def of_processes(refs, proc_root: str = "/proc") -> Usage:
     """Summed figures of processes given as (pid, starttime) pairs (starttime None: not checked).
-    Processes that are gone, or whose pid now names another process, are left out."""
-    refs = list(refs)
-    if not refs:
-        return Usage()
-    import psutil
-    if proc_root != "/proc":
-        psutil.PROCFS_PATH = proc_root
-    tasks = memory = cpu = 0
+    Processes that are gone, zombies, or whose pid now names another process are left out."""
+    tasks = memory = ticks = counted = 0
     source = "pss"
-    counted = 0
     for pid, starttime in refs:
-        try:
-            process = psutil.Process(pid)
-            with process.oneshot():
-                threads = process.num_threads()
-                times = process.cpu_times()
-                try:
-                    mem = process.memory_full_info().pss
-                except (psutil.AccessDenied, AttributeError, OSError):
-                    mem = process.memory_info().rss
-                    source = "rss"
-        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+        figures = _process(pid, starttime, proc_root)
+        if figures is None:
             continue
-        if not _same_process(pid, starttime, proc_root):
-            continue        # the pid was reused while we read it
-        tasks += threads
-        memory += mem
-        cpu += times.user + times.system + getattr(times, "children_user", 0.0) + \
-            getattr(times, "children_system", 0.0)
+        tasks += figures[0]
+        memory += figures[1]
+        ticks += figures[2]
+        if figures[3] == "rss":
+            source = "rss"
         counted += 1
     if not counted:
         return Usage()
-    return Usage(tasks=tasks, memory=memory, cpu_nsec=int(round(cpu * 1e9)), source=source)
+    return Usage(tasks=tasks, memory=memory, cpu_nsec=ticks * 10 ** 9 // CLOCK_TICKS, source=source)
 
 
 def measure(refs, cgroup: str = None, proc_root: str = "/proc") -> Usage:

@@ -37,7 +37,7 @@ def _processes(manager, rt):
 
 
 def _usage(manager, rt, processes):
-    """Tasks/memory/CPU of the unit's members (shim/proc/usage.py; psutil is imported there)."""
+    """Tasks/memory/CPU of the unit's members (shim/proc/usage.py, imported only here)."""
     if not processes:
         return None
     from shim.proc import usage

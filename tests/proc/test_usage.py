@@ -4,6 +4,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from shim.proc import usage
 from shim.render.status import format_bytes, format_timespan, usage_lines
 
@@ -59,6 +61,19 @@ def test_processes_gone_or_reused_are_not_counted():
     assert usage.of_processes([(child.pid, start)]).source == ""
 
 
-def test_is_active_does_not_import_psutil():
-    import shim.verbs.query  # noqa: F401
-    assert "psutil" not in sys.modules or "shim.proc.usage" in sys.modules
+def test_per_process_figures_agree_with_psutil():
+    """psutil as the oracle: the same files read its way (PSS, cpu_times incl. children, threads)."""
+    psutil = pytest.importorskip("psutil")
+    me = os.getpid()
+    start = int(open("/proc/%d/stat" % me).read().rsplit(")", 1)[1].split()[19])
+    ours = usage.of_processes([(me, start)])
+    process = psutil.Process(me)
+    times = process.cpu_times()
+    cpu = times.user + times.system + times.children_user + times.children_system
+    assert ours.tasks == process.num_threads()
+    try:
+        theirs = process.memory_full_info().pss
+    except psutil.AccessDenied:
+        theirs = process.memory_info().rss
+    assert abs(ours.memory - theirs) < 4 * 1024 * 1024
+    assert abs(ours.cpu_nsec / 1e9 - cpu) < 0.1
