@@ -191,7 +191,7 @@ def ssh_config_text():
   ServerAliveInterval 5
   ServerAliveCountMax 3
   ControlMaster auto
-  ControlPath {WORK}/cm-%h
+  ControlPath {WORK}/cm-%n
   ControlPersist 120
 """)
     return "".join(parts)
@@ -309,9 +309,11 @@ def restore(name, tag="pristine"):
     ssh_close(name)
     start = time.monotonic()
     hmp(name, f"loadvm {tag}")
-    # The guest's clock stopped at the snapshot; set it from the host's (-u: UTC).
+    # The guest's clock continues from the snapshot's time. It is NOT set from the
+    # host's: stepping the wall clock moves /proc/stat's btime, and with it the start
+    # time of every process, which then looks younger than its pidfile (the shim
+    # then refuses the pidfile as a reused PID, rightly for what it can see).
     wait_ssh(name, timeout=60)
-    ssh(name, f"date -u -s @{int(time.time())} >/dev/null", timeout=30)
     return time.monotonic() - start
 
 
@@ -357,6 +359,9 @@ def wheelhouse():
 
 
 INSTALL = """set -e
+if [ -e /usr/local/bin/systemctl ]; then
+  python3 -m pip uninstall -y -q --break-system-packages systemctl-shim 2>&1 | grep -v 'WARNING: Running pip as' || true
+fi
 python3 -m pip install -q --no-cache-dir --no-index --find-links /tmp/shim-wheels \\
     --break-system-packages /tmp/shim-src/*.whl 2>&1 | grep -v 'WARNING: Running pip as' || true
 cd / && rm -rf /tmp/shim-src /tmp/shim-wheels
@@ -372,14 +377,27 @@ def copy_tree(name, source, dest, *excludes):
 
 
 def project_wheel(wheels):
-    """The checkout as a wheel, built on the host (pip in a TCG guest takes a minute
-    to set up a build environment; installing a wheel takes seconds)."""
+    """The project as a wheel, built on the host (pip in a TCG guest takes a minute
+    to set up a build environment; installing a wheel takes seconds). From the
+    committed tree (git archive of SHIM_VM_REV, default HEAD), so that a half-edited
+    working tree never ends up in the machines; SHIM_VM_REV=worktree takes the files
+    as they are."""
     out = WORK / "wheel"
     shutil.rmtree(out, ignore_errors=True)
     src = WORK / "wheel-src"
     shutil.rmtree(src, ignore_errors=True)
-    shutil.copytree(CHECKOUT, src, ignore=shutil.ignore_patterns(
-        ".git", "__pycache__", "*.egg-info", "build", "vagrant", "bench", ".ssh_config"))
+    rev = os.environ.get("SHIM_VM_REV", "HEAD")
+    if rev == "worktree":
+        shutil.copytree(CHECKOUT, src, ignore=shutil.ignore_patterns(
+            ".git", "__pycache__", "*.egg-info", "build", "vagrant", "bench"))
+    else:
+        src.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(CHECKOUT), "archive", rev], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-C", str(src), "-xf", "-"], input=archive, check=True)
+        commit = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short", rev],
+                                check=True, capture_output=True, text=True).stdout.strip()
+        log(f"installing the project at {rev} ({commit})")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index",
                     "--find-links", str(wheels), "-w", str(out), str(src)], check=True,
                    stdout=subprocess.DEVNULL)

@@ -17,6 +17,9 @@ sed -i -e 's/^tty\([0-9]\)::/#tty\1::/' -e 's/^#ttyS0::/ttyS0::/' "$tree/etc/ini
 # agent, a canned resolv.conf, services kept out of cgroups): back to Alpine's
 # defaults for a VM, so OpenRC sets up cgroups and detects the VM itself.
 sed -i -e '/^rc_sys=/d' -e '/^rc_controller_cgroups=/d' "$tree/etc/rc.conf"
+# /.dockerenv (left by the image's build) makes OpenRC think it runs in Docker and
+# skip networking, hostname and the remount of / read-write.
+rm -f "$tree/.dockerenv"
 rm -f "$tree/etc/runlevels/boot/quicksand-guest-agent" "$tree/etc/runlevels/sysinit/setup-dns"
 ln -sfn /etc/init.d/cgroups "$tree/etc/runlevels/sysinit/cgroups"
 ln -sfn /etc/init.d/crond "$tree/etc/runlevels/default/crond"
