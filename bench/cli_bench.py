@@ -31,7 +31,7 @@ x = ratio to `python3 -c pass` / to `python3 -I -S -c pass`; a shared 2-core hos
     is-active                  59.5  4.81x / 6.51x      40.2  2.94x / 3.78x
     is-enabled                 55.2  4.46x / 6.04x      41.1  3.01x / 3.86x
     show -p MainPID --value    56.1  4.54x / 6.14x      42.5  3.11x / 3.99x
-    status                     57.3  4.63x / 6.27x      43.0  3.15x / 3.86x
+    status                     57.3  4.63x / 6.27x      43.0  3.15x / 4.05x
     list-units --all           60.6  4.90x / 6.63x      40.2  2.94x / 3.78x
 
 Gone from the hot path: docopt (+re, typing, enum: 11 ms in the box) for the common shapes,
