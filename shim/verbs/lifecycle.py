@@ -11,6 +11,7 @@ import signal
 import time
 import uuid
 
+from shim import pidfile
 from shim.backends import openrc
 from shim.errors import ShimError
 from shim.manager import Manager
@@ -223,6 +224,7 @@ class Runner:
     # --- jobs ----------------------------------------------------------------------------------
     def start(self):
         ctx, unit = self.ctx, self.unit
+        self._await_reaping()
         self._reconcile_openrc()
         record = self.store.load(unit.id)
         base = cgroup_base(ctx)
@@ -256,6 +258,25 @@ class Runner:
         self.store.save(unit.id, record)
         _log(self.store.log_path(unit.id), "Failed to start %s." % unit.id)
         raise JobFailed(outcome)
+
+    def _await_reaping(self, timeout=2.0):
+        """A daemon killed a moment ago (`systemctl kill`, then `start` at once) can still be a
+        zombie its parent has not reaped yet. We count it as dead, but the script's own check
+        (`start-stop-daemon --pidfile`, `kill -0 $(cat pidfile)`) sees it running and refuses
+        ("already running"). systemd starts the unit only once it has seen its main process
+        die; wait for that here too, briefly: a zombie nobody reaps does not block for long."""
+        unit, proc = self.unit, self.ctx.proc
+        pids = {ref.pid for ref in self.store.load(unit.id).tracking.processes}
+        for path in list(unit.pidfiles) + openrc.recorded_pidfiles(self.ctx, unit.name):
+            try:
+                with open(path) as handle:
+                    pids.add(pidfile.parse_pid(handle.read(64)))
+            except (OSError, ValueError):
+                pass
+        pids.discard(0)
+        deadline = time.monotonic() + timeout
+        while any(_is_zombie(pid, proc) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def _reconcile_openrc(self):
         """OpenRC's mark against the process truth, before a start (start, restart, try-restart,
@@ -346,6 +367,15 @@ class Runner:
             record.kill_signal = 0
             self.store.save(self.unit.id, record)
         _log(self.store.log_path(self.unit.id), "Stopped %s." % self.unit.id)
+
+
+def _is_zombie(pid: int, proc_root: str) -> bool:
+    try:
+        with open("%s/%d/stat" % (proc_root, pid), "rb") as handle:
+            data = handle.read()
+        return data[data.rindex(b")") + 2:][:1] == b"Z"
+    except (OSError, ValueError):
+        return False
 
 
 def _log(path, message):
