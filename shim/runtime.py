@@ -44,6 +44,7 @@ class Runtime(Plain):
     members = None               # set of pids, filled by Inspector.members()
     logins = None                # pids excluded because they are interactive logins
     extra_cgroups = ()
+    main_exit = None             # how the main process ended, as its keeper saw it
     _factories = {"record": Record, "tracking": Tracking, "logins": set}
 
     @property
@@ -147,7 +148,12 @@ class Inspector:
                 stale = verdict
         if stale is not None:
             rt.pidfile_note = "%s: %s" % (stale.path, stale.reason)
-        # No usable pidfile: the single daemon we captured at start, if there is exactly one.
+        # No usable pidfile: the main process the keeper saw after start, else the single daemon
+        # we captured at start, if there is exactly one.
+        main = rt.tracking.main
+        if main is not None and not rt.tracking.cgroup and main.alive(self.ctx.proc):
+            rt.main, rt.main_source = main, "tracking"
+            return
         alive = [ref for ref in rt.tracking.processes if ref.alive(self.ctx.proc)]
         if len(alive) == 1 and not rt.tracking.cgroup:
             rt.main, rt.main_source = alive[0], "tracking"
@@ -233,6 +239,8 @@ class Inspector:
                 # generator sets for SysV scripts).
                 rt.active_state, rt.sub_state = "active", "exited"
                 rt.since = record.active_since
+            elif self._main_ended(rt):
+                pass
             elif record.kill_signal in CLEAN_SIGNALS:
                 rt.active_state, rt.sub_state = "inactive", "dead"
                 rt.since = record.inactive_since
@@ -247,6 +255,24 @@ class Inspector:
         else:
             rt.active_state, rt.sub_state = "inactive", "dead"
             rt.since = record.inactive_since
+
+    def _main_ended(self, rt: Runtime) -> bool:
+        """The keeper reaped the main process and wrote down how it ended: decide as systemd
+        does for a main process's exit (service_sigchld_event). False without its word."""
+        main_exit = self.store.main_exit(rt.unit.id, rt.record.tracking.main)
+        if not main_exit:
+            return False
+        rt.main_exit = main_exit
+        code, status = main_exit["code"], main_exit["status"]
+        rt.since = main_exit["time"]
+        clean = (code == "exited" and status == 0) or \
+            (code == "killed" and status in CLEAN_SIGNALS)
+        if clean:
+            rt.active_state, rt.sub_state = "inactive", "dead"
+        else:
+            rt.active_state = rt.sub_state = "failed"
+            rt.result = {"exited": "exit-code", "killed": "signal", "dumped": "core-dump"}[code]
+        return True
 
     def _inspect_target(self, rt: Runtime) -> Runtime:
         level = current_runlevel(self.ctx)

@@ -103,6 +103,29 @@ class StateStore:
     def log_path(self, unit_id):
         return self._path("logs", unit_id, ".log")
 
+    def exit_path(self, unit_id):
+        """Where the unit's keeper writes how its main process ended."""
+        return self._path("units", unit_id, ".exit")
+
+    def main_exit(self, unit_id, main) -> dict:
+        """The keeper's word on how `main` (a ProcessRef) ended: {code, status, time}, or {} if
+        it has none for that very process (another pid, another start time, damaged file)."""
+        if main is None:
+            return {}
+        try:
+            with open(self.exit_path(unit_id), "rb") as handle:
+                data = json.loads(handle.read(4096).decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return {}
+        if not isinstance(data, dict) or data.get("pid") != main.pid or \
+                data.get("starttime") != main.starttime:
+            return {}
+        code, status, when = data.get("code"), data.get("status"), data.get("time")
+        if code not in ("exited", "killed", "dumped") or type(status) is not int or \
+                not isinstance(when, (int, float)):
+            return {}
+        return {"code": code, "status": status, "time": float(when)}
+
     # --- boot ----------------------------------------------------------------------------------
     def _boot_id(self) -> str:
         try:

@@ -1,14 +1,13 @@
 """Run an init script so that we know, afterwards, which processes it left behind."""
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import subprocess
+import sys
 # typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List, Optional, Set
+    from typing import Callable, Dict, List, Optional, Sequence, Set
 
 from shim.plain import Plain
 from shim.proc import membership
@@ -16,78 +15,14 @@ from shim.proc.identity import ProcessRef
 from shim.proc.snapshot import Snapshot
 from shim.proc.tracking import Tracking
 
-PR_SET_CHILD_SUBREAPER = 36
-PR_GET_CHILD_SUBREAPER = 37
-LOGINUID_UNSET = "4294967295"      # (uid_t) -1: "no login", set in the child so that a login
-                                   # started inside the service later is told apart by pam_loginuid
-TERM_GRACE = 5.0                   # seconds between SIGTERM and SIGKILL for a script that timed out
-
 
 class CaptureResult(Plain):
     returncode = None       # exit status, None if killed by a signal
-    signal = None           # the signal that killed the script
+    signal = None           # the signal that killed the command
     timed_out = False
     tracking = None         # Tracking
-    control = None          # ProcessRef of the script process itself
-
-
-def _prctl():
-    libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl
-
-
-def _get_subreaper() -> int:
-    value = ctypes.c_int(0)
-    if _prctl()(PR_GET_CHILD_SUBREAPER, ctypes.byref(value), 0, 0, 0) != 0:
-        return 0
-    return value.value
-
-
-def _set_subreaper(on: int) -> None:
-    _prctl()(PR_SET_CHILD_SUBREAPER, on, 0, 0, 0)
-
-
-def _child_setup(cgroup: Optional[str], proc_root: str) -> Callable[[], None]:
-    """Runs in the forked child (after setsid) before exec: join the unit's cgroup, so every
-    process the script forks is in it from the start, and reset the login uid. Best effort."""
-    procs_file = os.path.join(cgroup, "cgroup.procs") if cgroup else None
-    loginuid_file = f"{proc_root}/self/loginuid"
-
-    def setup() -> None:
-        for path, text in ((procs_file, "0"), (loginuid_file, LOGINUID_UNSET)):
-            if path is None:
-                continue
-            try:
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.write(fd, text.encode())
-                finally:
-                    os.close(fd)
-            except OSError:
-                pass
-    return setup
-
-
-def _wait(process: subprocess.Popen, timeout: Optional[float]) -> bool:
-    """Wait for the script; on timeout SIGTERM, then SIGKILL, its process group. True if timed out.
-    The group id is the script's own pid (start_new_session), never a looked-up id that could be 0."""
-    try:
-        process.wait(timeout=timeout)
-        return False
-    except subprocess.TimeoutExpired:
-        pass
-    for signo, grace in ((signal.SIGTERM, TERM_GRACE), (signal.SIGKILL, None)):
-        if process.pid > 1:
-            try:
-                os.killpg(process.pid, signo)
-            except ProcessLookupError:
-                pass
-        try:
-            process.wait(timeout=grace)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    return True
+    control = None          # ProcessRef of the command process itself
+    keeper = None           # ProcessRef of the keeper left holding the tree (keep=True)
 
 
 def _groups(snapshot: Snapshot, key: str, pids: Set[int], control: Optional[ProcessRef],
@@ -118,115 +53,135 @@ def _groups(snapshot: Snapshot, key: str, pids: Set[int], control: Optional[Proc
     return refs
 
 
-def _anchor(argv, env, cwd, log_path, cgroup, timeout, proc_root, report_fd, release_fd) -> None:
-    """The forked anchor of one capture: child subreaper of the script it runs, so that
-    everything the script leaves behind (double-forked, setsid'd, with a cleared environment) is
-    re-parented to it and is exactly its descendants. Reports the script's identity, then its
-    outcome, and exits when the caller has looked (or is gone). Never returns."""
-    status = 1
-    try:
-        _set_subreaper(1)
-        log_fd = os.open(log_path or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
-        try:
-            process = subprocess.Popen(
-                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log_fd,
-                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-                preexec_fn=_child_setup(cgroup, proc_root))
-        finally:
-            os.close(log_fd)
-        # Not yet waited for, so the pid cannot have been reused: this is the script.
-        control = ProcessRef.of(process.pid, proc_root)
-        _send(report_fd, "control %d %d" % (process.pid, control.starttime if control else 0))
-        timed_out = _wait(process, timeout)
-        _reap_orphans()
-        _send(report_fd, "exit %d %d" % (process.returncode, int(timed_out)))
-        os.read(release_fd, 1)          # EOF or a byte: the caller has taken its snapshot
-        status = 0
-    except BaseException as error:      # noqa: BLE001 - a forked child must never unwind
-        try:
-            _send(report_fd, "error %s: %s" % (type(error).__name__, error))
-        except OSError:
-            pass
-    finally:
-        os._exit(status)
-
-
-def _send(fd: int, line: str) -> None:
-    os.write(fd, (line.replace("\n", " ") + "\n").encode("utf-8", "replace"))
-
-
-def _reap_orphans() -> None:
-    """Collect the anchor's dead children (processes of the script that already ended)."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
 def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cwd: str = "/",
                  log_path: Optional[str] = None, cgroup: Optional[str] = None,
                  timeout: Optional[float] = 300.0,
                  on_spawn: Optional[Callable[[ProcessRef], None]] = None,
-                 proc_root: str = "/proc") -> CaptureResult:
+                 proc_root: str = "/proc", keep: bool = False, exit_path: Optional[str] = None,
+                 pidfiles: Sequence[str] = ()) -> CaptureResult:
     """Run argv in a new session, marked with INVOCATION_ID, inside `cgroup` when given, and
     return what it left behind.
 
-    What counts is anchored at the script, never at the caller: the script runs under a forked
-    anchor process that is its child subreaper, so the processes it leaves are exactly the
-    anchor's descendants when it ends. The caller's other children (a supervisor's, a test
-    runner's, PID 1's) can never be credited to the unit."""
+    What counts is anchored at the command, never at the caller: it runs under an anchor process
+    that is its child subreaper (`shim/proc/anchor.py`), so the processes it leaves are exactly
+    the anchor's descendants when it ends. The caller's other children (a supervisor's, a test
+    runner's, PID 1's) can never be credited to the unit. With `keep`, the anchor is a fresh,
+    small interpreter that stays as the tree's keeper (result.keeper; tracking.keeper), watching
+    the main process (a pidfile among `pidfiles` naming one of the tree, else the only process
+    left) and writing its end to `exit_path`. Without, a forked anchor exits once we have looked."""
     child_env = dict(env)
     child_env["INVOCATION_ID"] = invocation_id
+    spec = {"argv": list(argv), "env": child_env, "cwd": cwd, "log_path": log_path,
+            "cgroup": cgroup, "timeout": timeout, "proc_root": proc_root, "keep": keep,
+            "exit_path": exit_path}
     report_r, report_w = os.pipe()
     release_r, release_w = os.pipe()
-    anchor = os.fork()
-    if anchor == 0:
-        os.close(report_r)
-        os.close(release_w)
-        _anchor(argv, child_env, cwd, log_path, cgroup, timeout, proc_root, report_w, release_r)
+    keeper_process = None
+    if keep:
+        keeper_process = _spawn_keeper(spec, report_w, release_r)
+        anchor = keeper_process.pid
+    else:
+        anchor = os.fork()
+        if anchor == 0:
+            os.close(report_r)
+            os.close(release_w)
+            from shim.proc.anchor import run_forked
+            run_forked(spec, report_w, release_r)
     os.close(report_w)
     os.close(release_r)
+    anchor_ref = ProcessRef.of(anchor, proc_root)
+    main = None
     try:
-        with os.fdopen(report_r, "rb") as report:
-            control = None
-            outcome = None
-            for raw in report:
-                word, _, rest = raw.decode("utf-8", "replace").strip().partition(" ")
-                if word == "control":
-                    pid, starttime = (int(x) for x in rest.split())
-                    control = ProcessRef(pid, starttime) if starttime else None
-                    if on_spawn is not None and control is not None:
-                        on_spawn(control)
-                elif word == "exit":
-                    code, timed_out = (int(x) for x in rest.split())
-                    outcome = (code, bool(timed_out))
-                    break
-                elif word == "error":
-                    raise OSError("cannot run %s: %s" % (argv[0], rest))
-            if outcome is None:
-                raise OSError("cannot run %s: its anchor process died" % argv[0])
+        control, (code, timed_out) = _read_report(report_r, argv, on_spawn)
         after = Snapshot.take(proc_root)
         new = after.descendants([anchor]) - {control.pid if control else 0}
         protected = membership.protected_pids(after, os.getpid()) | {anchor}
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
         members, logins = membership.expand(after, alive, protected)
+        main = _main_of(after, members, pidfiles)
         tracking = Tracking(
             invocation_id=invocation_id,
             processes=[after.get(pid).ref for pid in sorted(members)],
             sessions=_groups(after, "sid", members, control, protected, logins),
             pgroups=_groups(after, "pgid", members, control, protected, logins),
             cgroup=cgroup,
+            keeper=anchor_ref if keep and members else None,
+            main=main,
         )
     finally:
-        os.close(release_w)             # the anchor may exit now; what it held re-parents
-        _wait_anchor(anchor)
-    code, timed_out = outcome
+        # The anchor may go on now (as keeper: watching `main`), or exit; what it held re-parents.
+        try:
+            os.write(release_w, b"main %d %d\n" % ((main.pid, main.starttime) if main else (0, 0)))
+        except OSError:
+            pass
+        os.close(release_w)
+        if keeper_process is None:
+            _wait_anchor(anchor)
     return CaptureResult(
         returncode=code if code >= 0 else None, signal=-code if code < 0 else None,
-        timed_out=timed_out, tracking=tracking, control=control)
+        timed_out=timed_out, tracking=tracking, control=control,
+        keeper=tracking.keeper)
+
+
+def _spawn_keeper(spec: dict, report_w: int, release_r: int) -> subprocess.Popen:
+    """A fresh interpreter, not a fork of ours: a keeper stays for the unit's whole life, and a
+    fork would keep (and, once we exit, own) every page of this command's interpreter. Its own
+    session (no terminal's SIGHUP), no stdout/stderr of ours (a `$(systemctl start x)` must not
+    wait for it), and the package found where we found it."""
+    import marshal
+    from shim.proc import prctl
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+           "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p),
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    spec = dict(spec, report_fd=report_w, release_fd=release_r, subreaper_set=True)
+    # The subreaper flag survives execve: set in the child, it spares the keeper ctypes.
+    process = subprocess.Popen([sys.executable, "-S", "-s", "-m", "shim.proc.anchor"], env=env,
+                               cwd="/", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, pass_fds=(report_w, release_r),
+                               start_new_session=True,
+                               preexec_fn=lambda: prctl.set_child_subreaper(1))
+    try:
+        process.stdin.write(marshal.dumps(spec))
+    finally:
+        process.stdin.close()
+    return process
+
+
+def _read_report(report_r: int, argv, on_spawn):
+    """(control ref, (code, timed_out)) from the anchor's report lines."""
+    control = None
+    with os.fdopen(report_r, "rb") as report:
+        for raw in report:
+            word, _, rest = raw.decode("utf-8", "replace").strip().partition(" ")
+            if word == "control":
+                pid, starttime = (int(x) for x in rest.split())
+                control = ProcessRef(pid, starttime) if starttime else None
+                if on_spawn is not None and control is not None:
+                    on_spawn(control)
+            elif word == "exit":
+                code, timed_out = (int(x) for x in rest.split())
+                return control, (code, bool(timed_out))
+            elif word == "error":
+                raise OSError("cannot run %s: %s" % (argv[0], rest))
+    raise OSError("cannot run %s: its anchor process died" % argv[0])
+
+
+def _main_of(snapshot: Snapshot, members: Set[int], pidfiles: Sequence[str]) -> Optional[ProcessRef]:
+    """The main process right after start, as systemd finds it for Type=forking: a pidfile that
+    names one of the tree (anything else is not believed), else the only process left."""
+    from shim.pidfile import parse_pid
+    for path in pidfiles:
+        try:
+            with open(path, "rb") as handle:
+                pid = parse_pid(handle.read(64).decode("ascii", "replace"))
+        except OSError:
+            continue
+        if pid in members:
+            return snapshot.get(pid).ref
+    if len(members) == 1:
+        return snapshot.get(next(iter(members))).ref
+    return None
 
 
 def _wait_anchor(pid: int) -> None:

@@ -178,6 +178,13 @@ def _approximation(snapshot: Snapshot, tracking: Tracking, protected: Set[int]) 
             elif proc.pgid > INIT_PID and proc.pgid in pgroups and proc.starttime >= pgroups[proc.pgid]:
                 direct.add(proc.pid)
     direct |= _orphans_with_marker(snapshot, tracking.invocation_id, tracking.earliest_start(), protected)
+    keeper = tracking.keeper
+    if keeper is not None:
+        proc = snapshot.get(keeper.pid)
+        if proc is not None and proc.starttime == keeper.starttime and not proc.is_zombie:
+            # Exact: the keeper is child subreaper of everything the unit started, so whatever
+            # is below it now (double-forked, setsid'd, environment cleared) is the unit's.
+            direct |= {child.pid for child in snapshot.children(keeper.pid)}
     return direct
 
 

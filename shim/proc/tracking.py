@@ -22,11 +22,14 @@ class Tracking(Plain):
     pgroups = None      # [ProcessRef]: (pgid, leader starttime)
     cgroup = None       # absolute path of the unit's cgroup2 dir, or None
     adopted = False
+    keeper = None       # ProcessRef of the resident keeper (child subreaper of the whole tree)
+    main = None         # ProcessRef of the main process, as the keeper saw it after start
     _factories = {"processes": list, "sessions": list, "pgroups": list}
 
     @property
     def empty(self) -> bool:
-        return not (self.invocation_id or self.processes or self.sessions or self.pgroups or self.cgroup)
+        return not (self.invocation_id or self.processes or self.sessions or self.pgroups or self.cgroup
+                    or self.keeper)
 
     def earliest_start(self) -> Optional[int]:
         """No process of this invocation can have started before its earliest recorded leader or
@@ -42,6 +45,8 @@ class Tracking(Plain):
             "pgroups": [[ref.pid, ref.starttime] for ref in self.pgroups],
             "cgroup": self.cgroup,
             "adopted": self.adopted,
+            "keeper": list(self.keeper) if self.keeper else None,
+            "main": list(self.main) if self.main else None,
         }
 
     @classmethod
@@ -66,6 +71,8 @@ class Tracking(Plain):
             pgroups=union(self.pgroups, other.pgroups),
             cgroup=self.cgroup or other.cgroup,
             adopted=bool(parts) and all(t.adopted for t in parts),
+            keeper=self.keeper or other.keeper,
+            main=self.main or other.main,
         )
 
 
@@ -108,4 +115,7 @@ def _validated(data: Any) -> Tracking:
     if not isinstance(adopted, bool):
         raise ValueError("bad adopted flag")
     lists = {name: _refs(data.get(name, [])) for name in _REF_LISTS}
-    return Tracking(invocation_id=invocation_id, cgroup=_cgroup(data.get("cgroup")), adopted=adopted, **lists)
+    single = {name: (_refs([data[name]])[0] if data.get(name) is not None else None)
+              for name in ("keeper", "main")}
+    return Tracking(invocation_id=invocation_id, cgroup=_cgroup(data.get("cgroup")), adopted=adopted,
+                    **lists, **single)

@@ -64,8 +64,11 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
         add("NRestarts", rt.record.n_restarts)
         add("ExecMainStartTimestamp", timestamp(rt.record.active_since))
         add("ExecMainPID", rt.main_pid or rt.record.last_exec.get("pid", 0))
-        add("ExecMainCode", 0)
-        add("ExecMainStatus", 0)
+        ended = rt.main_exit or {}
+        add("ExecMainExitTimestamp", timestamp(ended.get("time", 0)))
+        # CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3, as the bus says
+        add("ExecMainCode", {"exited": 1, "killed": 2, "dumped": 3}.get(ended.get("code"), 0))
+        add("ExecMainStatus", ended.get("status", 0))
         add("ExecStart", _exec(config.exec_start, "start", rt))
         add("ExecStop", _exec(config.exec_stop, "stop", rt))
         add("ExecReload", _exec(config.exec_reload, "reload", rt))

@@ -4,7 +4,8 @@ import subprocess
 import time
 
 from shim.proc import cgroup as cgroup_fs
-from shim.proc.capture import _get_subreaper, run_captured
+from shim.proc.capture import run_captured
+from shim.proc.prctl import get_child_subreaper as _get_subreaper
 from shim.proc.snapshot import Snapshot
 
 
