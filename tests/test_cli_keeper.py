@@ -122,3 +122,32 @@ def test_start_output_pipe_is_not_held(root):
                           stdout=subprocess.PIPE)
     assert done.stdout == b"[]\n"
     assert root.run("stop", "piped").rc == 0
+
+
+def test_output_becomes_timestamped_log_lines(root):
+    """What the start script and its daemon print reaches `status` as journal-like lines, tagged
+    with the unit's name and a pid, through the keeper (no pipe of ours is held)."""
+    _daemon_script(root, "talks", 'echo hello from the daemon; exec sleep 1000')
+    root.raw("talker", """\
+        #!/bin/sh
+        ### BEGIN INIT INFO
+        # Provides:          talker
+        # Short-Description: prints while starting
+        ### END INIT INFO
+        case "$1" in
+          start) echo "starting talker"; echo "to stderr" >&2
+                 SHIM_TEST_TAG=%s sh -c 'sleep 0.2; echo "daemon says hi"; exec sleep 1000' \\
+                   </dev/null 2>&1 & ;;
+        esac
+        exit 0
+        """ % root.tag)
+    assert root.run("start", "talker").rc == 0
+    wait_for(lambda: ": daemon says hi\n" in root.run("status", "talker").out, timeout=10)
+    lines = root.run("status", "talker").lines
+    for text in ("starting talker", "to stderr", "daemon says hi"):
+        found = [line for line in lines if line.endswith(": " + text)]
+        assert len(found) == 1, "\n".join(lines)
+        line = found[0]
+        stamp, host, tag = line.split()[:3], line.split()[3], line.split()[4]
+        assert len(stamp) == 3 and tag.startswith("talker[") and tag.endswith("]:"), line
+    assert root.run("stop", "talker").rc == 0

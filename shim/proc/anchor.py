@@ -52,13 +52,16 @@ def _write_file(path: str, text: str) -> None:
         pass
 
 
-def _spawn(spec: dict) -> int:
+def _spawn(spec: dict, output_fd=None) -> int:
     """fork + exec the command: a new session, the unit's cgroup joined before exec (so all it
     forks is in it from the start), login uid reset, stdin /dev/null, output to the log. An exec
     failure comes back through a close-on-exec pipe as OSError, like subprocess's."""
     proc_root = spec.get("proc_root", "/proc")
-    log_fd = os.open(spec.get("log_path") or os.devnull,
-                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+    if output_fd is not None:
+        log_fd = os.dup(output_fd)           # the keeper's pipe: it timestamps the lines
+    else:
+        log_fd = os.open(spec.get("log_path") or os.devnull,
+                         os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     err_r, err_w = os.pipe()                 # both O_CLOEXEC (PEP 446)
     argv, env = spec["argv"], spec["env"]
@@ -196,21 +199,94 @@ def _write_exit(path: str, record: dict) -> None:
             pass
 
 
-def _keep(main, exit_path) -> None:
-    """Hold the tree until nothing of it lives: reap whatever dies (orphans re-parent here), and
-    write down the main process's end. SIGCHLD wakes the blocking wait; there is no polling."""
+class _Log:
+    """The unit's output as journal-like lines ('Dec 01 21:40:00 host name[pid]: text'), appended
+    to its log file, which is rotated once (to .1) when it passes `limit` bytes."""
+
+    def __init__(self, path, name, limit=256 * 1024):
+        self.path, self.name, self.limit = path, name, limit
+        self.host = os.uname().nodename.split(".")[0]
+        self.partial = b""
+        self.pid = 0
+
+    def feed(self, data: bytes) -> None:
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        if len(self.partial) > 4096:             # an endless line is cut, as journald does
+            lines.append(self.partial)
+            self.partial = b""
+        self._write(lines)
+
+    def close(self) -> None:
+        if self.partial:
+            self._write([self.partial])
+            self.partial = b""
+
+    def _write(self, lines) -> None:
+        if not lines or not self.path:
+            return
+        stamp = time.strftime("%b %d %H:%M:%S")
+        head = "%s %s %s[%d]: " % (stamp, self.host, self.name, self.pid)
+        text = "".join(head + line.decode("utf-8", "replace").rstrip("\r") + "\n" for line in lines)
+        try:
+            if os.path.getsize(self.path) > self.limit:
+                os.replace(self.path, self.path + ".1")
+        except OSError:
+            pass
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+            try:
+                os.write(fd, text.encode("utf-8", "replace"))
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+
+def _keep(main, exit_path, output_r=None, log=None, wakeup=None) -> None:
+    """Hold the tree until nothing of it lives: reap whatever dies (orphans re-parent here), write
+    down the main process's end, and turn the tree's output into log lines. Woken by SIGCHLD
+    (through a wakeup descriptor) and by output; there is no polling."""
+    import select
     for signo in (signal.SIGHUP, signal.SIGINT):
         signal.signal(signo, signal.SIG_IGN)
+    wakeup = wakeup or _Wakeup()
+    watched = [wakeup.r] + ([output_r] if output_r is not None else [])
     while True:
+        for pid, status in _reap_ready():
+            if main is not None and pid == main.pid and exit_path:
+                _write_exit(exit_path, exit_record(main.pid, main.starttime, status))
+                main = None
         try:
-            pid, status = os.wait()
+            os.waitpid(-1, os.WNOHANG)          # probe only: raises once no child is left
         except ChildProcessError:
-            return
+            break
+        try:
+            ready, _, _ = select.select(watched, [], [])
         except InterruptedError:
             continue
-        if main is not None and pid == main.pid and exit_path:
-            _write_exit(exit_path, exit_record(main.pid, main.starttime, status))
-            main = None
+        if wakeup.r in ready:
+            wakeup.clear()
+        if output_r is not None and output_r in ready:
+            data = os.read(output_r, 65536)
+            if data:
+                log.feed(data)
+            else:
+                watched.remove(output_r)
+                os.close(output_r)
+                output_r = None
+    if output_r is not None:                    # the last writers are gone with the tree
+        os.set_blocking(output_r, False)
+        try:
+            while True:
+                data = os.read(output_r, 65536)
+                if not data:
+                    break
+                log.feed(data)
+        except BlockingIOError:
+            pass
+    if log is not None:
+        log.close()
 
 
 def serve(spec: dict, report_fd: int, release_fd: int) -> int:
@@ -221,20 +297,101 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     if not spec.get("subreaper_set"):
         from shim.proc import prctl
         prctl.set_child_subreaper(1)
-    pid = _spawn(spec)
+    output_r = output_w = None
+    log = wakeup = None
+    if spec.get("keep") and spec.get("log_path"):
+        wakeup = _Wakeup()
+        output_r, output_w = os.pipe()
+        log = _Log(spec["log_path"], spec.get("log_name") or os.path.basename(spec["argv"][0]))
+    try:
+        pid = _spawn(spec, output_w)
+    finally:
+        if output_w is not None:
+            os.close(output_w)
+    if log is not None:
+        log.pid = pid
     # Not yet waited for, so the pid cannot have been reused: this is the command.
     control = ProcessRef.of(pid, proc_root)
     _send(report_fd, "control %d %d" % (pid, control.starttime if control else 0))
-    status, timed_out = _wait(pid, spec.get("timeout"))
-    _reap_ready()
+    if output_r is not None:
+        status, timed_out = _pump_while_waiting(pid, spec.get("timeout"), output_r, log, wakeup)
+    else:
+        status, timed_out = _wait(pid, spec.get("timeout"))
+    reaped = _reap_ready()
     code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
     _send(report_fd, "exit %d %d" % (code, int(timed_out)))
     os.close(report_fd)
     main = _read_release(release_fd)
     os.close(release_fd)
     if spec.get("keep"):
-        _keep(main, spec.get("exit_path"))
+        if main is not None and log is not None:
+            log.pid = main.pid
+        exit_path = spec.get("exit_path")
+        for dead, dead_status in reaped:        # the main process may be gone already
+            if main is not None and dead == main.pid and exit_path:
+                _write_exit(exit_path, exit_record(main.pid, main.starttime, dead_status))
+                main = None
+        _keep(main, exit_path, output_r, log, wakeup)
     return 0
+
+
+class _Wakeup:
+    """A descriptor that becomes readable when SIGCHLD arrives (signal.set_wakeup_fd)."""
+
+    def __init__(self):
+        self.r, self.w = os.pipe()
+        os.set_blocking(self.w, False)
+        os.set_blocking(self.r, False)
+        signal.signal(signal.SIGCHLD, lambda signo, frame: None)
+        signal.set_wakeup_fd(self.w)
+
+    def clear(self) -> None:
+        try:
+            while os.read(self.r, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def _pump_while_waiting(pid, timeout, output_r, log, wakeup):
+    """_wait(), while moving the command's output into the log (a chatty start script must not
+    block on a full pipe). Woken by output or SIGCHLD, or by the timeout: no polling."""
+    import select
+    deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0, False
+        if done:
+            _drain(output_r, log)
+            return status, False
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            _drain(output_r, log)
+            return _wait(pid, 0.001)             # TERM, then KILL, its process group
+        try:
+            ready, _, _ = select.select([output_r, wakeup.r], [], [], remaining)
+        except InterruptedError:
+            continue
+        if wakeup.r in ready:
+            wakeup.clear()
+        if output_r in ready:
+            data = os.read(output_r, 65536)
+            if data:
+                log.feed(data)
+
+
+def _drain(output_r, log, rounds=64):
+    """What is in the pipe now, without waiting for writers that stay (daemons)."""
+    import select
+    for _ in range(rounds):
+        if not select.select([output_r], [], [], 0)[0]:
+            return
+        data = os.read(output_r, 65536)
+        if not data:
+            return
+        log.feed(data)
 
 
 def run_forked(spec: dict, report_fd: int, release_fd: int) -> None:

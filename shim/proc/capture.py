@@ -58,9 +58,10 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
                  timeout: Optional[float] = 300.0,
                  on_spawn: Optional[Callable[[ProcessRef], None]] = None,
                  proc_root: str = "/proc", keep: bool = False, exit_path: Optional[str] = None,
-                 pidfiles: Sequence[str] = ()) -> CaptureResult:
+                 pidfiles: Sequence[str] = (), log_name: str = "") -> CaptureResult:
     """Run argv in a new session, marked with INVOCATION_ID, inside `cgroup` when given, and
     return what it left behind.
+    Output goes to `log_path` (with `keep`, as timestamped lines tagged `log_name[pid]`).
 
     What counts is anchored at the command, never at the caller: it runs under an anchor process
     that is its child subreaper (`shim/proc/anchor.py`), so the processes it leaves are exactly
@@ -73,7 +74,7 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
     child_env["INVOCATION_ID"] = invocation_id
     spec = {"argv": list(argv), "env": child_env, "cwd": cwd, "log_path": log_path,
             "cgroup": cgroup, "timeout": timeout, "proc_root": proc_root, "keep": keep,
-            "exit_path": exit_path}
+            "exit_path": exit_path, "log_name": log_name}
     report_r, report_w = os.pipe()
     release_r, release_w = os.pipe()
     keeper_process = None
@@ -132,8 +133,9 @@ def _spawn_keeper(spec: dict, report_w: int, release_r: int) -> subprocess.Popen
     from shim.proc import prctl
     package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p),
-           "PYTHONDONTWRITEBYTECODE": "1"}
+           "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)}
+    # (bytecode may be written: a keeper compiling its modules from source keeps the compiler's
+    # memory, about 1.4 MB of private pages, for its whole life)
     spec = dict(spec, report_fd=report_w, release_fd=release_r, subreaper_set=True)
     # The subreaper flag survives execve: set in the child, it spares the keeper ctypes.
     process = subprocess.Popen([sys.executable, "-S", "-s", "-m", "shim.proc.anchor"], env=env,

@@ -212,7 +212,7 @@ class Runner:
             invocation_id=invocation, cwd="/", log_path=log, cgroup=cgroup,
             timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc, keep=keep,
             exit_path=self.store.exit_path(unit.id) if keep else None,
-            pidfiles=unit.pidfiles if keep else ())
+            pidfiles=unit.pidfiles if keep else (), log_name=unit.name)
         record.control = None
         if result.timed_out:
             outcome = ("killed", "KILL", "timeout")
@@ -387,7 +387,8 @@ def _log(path, message):
     """A journal-like line in the unit's log, shown by `status`."""
     try:
         with open(path, "a") as handle:
-            handle.write("%s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"), os.getpid(), message))
+            handle.write("%s %s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"),
+                                                    os.uname().nodename.split(".")[0], os.getpid(), message))
     except OSError:
         pass
 
