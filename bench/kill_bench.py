@@ -187,7 +187,7 @@ CLI_SCRIPT = """#!/bin/sh
 # Short-Description: a 1,000-process tree for the kill benchmark
 ### END INIT INFO
 case "$1" in
-  start) rm -f {ready}; {python} -c '{code}' {size} {ready} & 
+  start) rm -f {ready}; {python} -c '{code}' {size} {ready} &
          while [ ! -e {ready} ]; do sleep 0.05; done ;;
   stop) ;;
 esac

@@ -148,6 +148,6 @@ def test_output_becomes_timestamped_log_lines(root):
         found = [line for line in lines if line.endswith(": " + text)]
         assert len(found) == 1, "\n".join(lines)
         line = found[0]
-        stamp, host, tag = line.split()[:3], line.split()[3], line.split()[4]
+        stamp, tag = line.split()[:3], line.split()[4]
         assert len(stamp) == 3 and tag.startswith("talker[") and tag.endswith("]:"), line
     assert root.run("stop", "talker").rc == 0

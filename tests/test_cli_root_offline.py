@@ -114,5 +114,5 @@ def test_context_refuses_processes_offline(tmp_path):
     """The tripwire behind the dispatch: with --root, code that reaches for /proc fails loudly."""
     ctx = Context(root=str(tmp_path), offline=True)
     with pytest.raises(OfflineError):
-        ctx.proc
+        _ = ctx.proc
     assert Context(root=str(tmp_path)).proc == "/proc"

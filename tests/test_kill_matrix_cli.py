@@ -186,8 +186,9 @@ def test_kill_matrix_cli(lab, mode, name):
     except AssertionError:
         left, snap = _truth(root, logins)
         raise AssertionError("left alive: %r; kill said %r" % (
-            [(pid, snap.get(pid).comm, snap.get(pid).sid, snap.get(pid).ppid, snap.cmdline(pid)) for pid in left - stopped - expected_missed],
-            killed.stderr))
+            [(pid, snap.get(pid).comm, snap.get(pid).sid, snap.get(pid).ppid, snap.cmdline(pid))
+             for pid in left - stopped - expected_missed],
+            killed.stderr)) from None
     for pid in stopped:
         assert state_of(pid) == "T" and pending_signals(pid) & (1 << (signal.SIGTERM - 1))
     hit = [ref for ref in bystanders if not ref.alive()]

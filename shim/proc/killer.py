@@ -11,7 +11,7 @@ import time
 # typing only for the reader: never imported at run time (start-up cost, see shim/plain.py)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, Iterable, List, Sequence, Set
+    from typing import Dict, Iterable, List, Sequence, Set
 
 from shim.plain import Plain
 from shim.proc import cgroup as cgroup_fs

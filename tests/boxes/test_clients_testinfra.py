@@ -118,7 +118,7 @@ def test_service_systemd_only_properties(host, machine, look_like_systemd):
     # testinfra's assertion on empty output fails. Documented, not papered over.
     assert not host.exists("systemd-analyze")
     with pytest.raises(AssertionError):
-        h.service(name).is_valid
+        _ = h.service(name).is_valid
 
 
 def test_cron_pidfile_matches_systemctl(host, machine):

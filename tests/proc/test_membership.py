@@ -12,7 +12,8 @@ def test_protected(pidns):
     snapshot = Snapshot.take()
     protected = membership.protected_pids(snapshot)
     assert {1, os.getpid(), os.getppid()} <= protected
-    assert membership.compute(snapshot, Tracking(processes=[snapshot.get(1).ref, snapshot.get(os.getpid()).ref])).pids == set()
+    tracking = Tracking(processes=[snapshot.get(1).ref, snapshot.get(os.getpid()).ref])
+    assert membership.compute(snapshot, tracking).pids == set()
 
 
 def test_hostile_session_ids_are_ignored(pidns):
@@ -31,7 +32,8 @@ def test_tracked_login_and_cron_job(lab):
     members = service.members()
     assert members.pids == {main} and members.mode == "tracked"
     cron = lab.popen(["setsid", "sleep", "1000"])   # stand-in; real children come next
-    cron.kill(); cron.wait()
+    cron.kill()
+    cron.wait()
     # children of the daemon, started through the daemon's session: use the login helper directly
     login = lab.start("login", '"$PY" "$DAEMON" login "$R" &\nsetsid sleep 1000 &\nwait_ready login.ready\n')
     snapshot = Snapshot.take()

@@ -161,7 +161,8 @@ def main(mode, ready, *args):
         # An admin shell inside the service runs the kill: it and its ancestors must survive.
         touch(me + ".ready")
         wait_file(go)
-        os.execvp(sys.executable, [sys.executable, os.path.join(os.path.dirname(__file__), "kill_from_inside.py"), ready])
+        helper = os.path.join(os.path.dirname(__file__), "kill_from_inside.py")
+        os.execvp(sys.executable, [sys.executable, helper, ready])
     raise SystemExit(f"unknown mode {mode}")
 
 
