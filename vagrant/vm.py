@@ -10,6 +10,7 @@
     vagrant/vm.py restore NAME         back to that state (qemu loadvm), a pristine machine
     vagrant/vm.py down [NAME...]       poweroff, then qemu quit, then SIGKILL of our pid
     vagrant/vm.py status
+    vagrant/vm.py path [NAME...]       the image directory (disk.qcow2, vmlinuz, initrd.img)
 
 Images: $SHIM_VM_CACHE (default /var/cache/systemctl-shim/vagrant)/images/NAME-KEY/,
 KEY = hash of the recipe files (and of the images an image is built from), so a
@@ -458,6 +459,9 @@ def main(argv):
     elif verb == "down":
         for name in names:
             down(name)
+    elif verb == "path":
+        for name in names:
+            print(image_dir(name))
     elif verb == "status":
         status()
     else:
