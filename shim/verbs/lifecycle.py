@@ -204,15 +204,10 @@ class Runner:
             record.control = Control(ref.pid, ref.starttime, verb)
             self.store.save(unit.id, record)
 
-        # A start leaves a keeper holding what the script started (exact membership, the main
-        # process's exit status); stop and reload need only a transient anchor.
-        keep = verb == "start"
         result = capture.run_captured(
             self.manager.loader.runner(unit) + [verb], env=ctx.script_env(),
             invocation_id=invocation, cwd="/", log_path=log, cgroup=cgroup,
-            timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc, keep=keep,
-            exit_path=self.store.exit_path(unit.id) if keep else None,
-            pidfiles=unit.pidfiles if keep else (), log_name=unit.name)
+            timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc)
         record.control = None
         if result.timed_out:
             outcome = ("killed", "KILL", "timeout")
@@ -300,9 +295,14 @@ class Runner:
         openrc.zap(ctx, self.manager.loader.runner(unit), unit.script)
 
     def _left_a_daemon(self) -> bool:
-        """After a start whose script exited 0: is the unit active now? A script that leaves no
-        daemon and declares none is active (exited) (RemainAfterExit=yes, as systemd's SysV
-        generator sets); one with a pidfile whose daemon is not there is not."""
+        """After a start whose script exited 0: did it do what the unit declares? With PIDFile=
+        (an LSB `# pidfile:` header, OpenRC's `pidfile=` or the pidfile OpenRC recorded) a
+        process of the service must run now, as systemd's Type=forking demands. Without one,
+        systemd's generated unit (RemainAfterExit=yes, GuessMainPID) succeeds whatever is left
+        (a PIDFILE= variable in the script is not a PIDFile=)."""
+        unit = self.unit
+        if not (unit.pidfile or openrc.recorded_pidfiles(self.ctx, unit.name)):
+            return True
         self.refresh()
         return self.rt.is_active or self.rt.active_state == "activating"
 
@@ -387,8 +387,7 @@ def _log(path, message):
     """A journal-like line in the unit's log, shown by `status`."""
     try:
         with open(path, "a") as handle:
-            handle.write("%s %s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"),
-                                                    os.uname().nodename.split(".")[0], os.getpid(), message))
+            handle.write("%s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"), os.getpid(), message))
     except OSError:
         pass
 

@@ -74,3 +74,21 @@ def test_try_restart_after_clean_kill_leaves_it_stopped(host, machine):
     assert (again.rc, again.stdout) == (0, "")
     assert helpers.cron_pid(host) is None
     assert systemctl(host, "is-active", name).stdout == "inactive\n"
+
+
+def test_start_after_kill_of_cron_started_at_boot(host, machine):
+    """The same for a cron that init started (adopted from its pidfile, no record of ours)."""
+    name = helpers.cron_name(machine.flavour)
+    first = wait_until(lambda: helpers.cron_pid(host))
+    assert first, "cron is not running after boot"
+    assert systemctl(host, "kill", name).rc == 0
+    assert wait_until(lambda: not alive(host, first), 5)
+    assert systemctl(host, "is-active", name).rc == 3
+    start = systemctl(host, "start", name)
+    assert start.rc == 0, start.stdout + start.stderr
+    second = wait_until(lambda: _new_cron(host, first), 5)
+    assert second, "start reported success but no new cron runs"
+    main = systemctl(host, "show", name, "-p", "MainPID", "--value")
+    assert main.stdout == "%d\n" % second
+    hup = systemctl(host, "kill", "-s", "HUP", "--kill-who=main", name)
+    assert (hup.rc, hup.stderr) == (0, "")
