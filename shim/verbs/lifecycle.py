@@ -204,10 +204,15 @@ class Runner:
             record.control = Control(ref.pid, ref.starttime, verb)
             self.store.save(unit.id, record)
 
+        # A start leaves a keeper holding what the script started (exact membership, the main
+        # process's exit status); stop and reload need only a transient anchor.
+        keep = verb == "start"
         result = capture.run_captured(
             self.manager.loader.runner(unit) + [verb], env=ctx.script_env(),
             invocation_id=invocation, cwd="/", log_path=log, cgroup=cgroup,
-            timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc)
+            timeout=ctx.start_timeout, on_spawn=on_spawn, proc_root=ctx.proc, keep=keep,
+            exit_path=self.store.exit_path(unit.id) if keep else None,
+            pidfiles=unit.pidfiles if keep else (), log_name=unit.name)
         record.control = None
         if result.timed_out:
             outcome = ("killed", "KILL", "timeout")
@@ -387,7 +392,8 @@ def _log(path, message):
     """A journal-like line in the unit's log, shown by `status`."""
     try:
         with open(path, "a") as handle:
-            handle.write("%s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"), os.getpid(), message))
+            handle.write("%s %s systemctl[%d]: %s\n" % (time.strftime("%b %d %H:%M:%S"),
+                                                    os.uname().nodename.split(".")[0], os.getpid(), message))
     except OSError:
         pass
 
