@@ -32,6 +32,7 @@ class ParseError(Exception):
 
 def parse(text: str, path: str = ""):
     """config_parse(): the assignments of one file in order, and the warnings systemd logs.
+    A section header appears as an Assignment whose key is None.
     Sections are not checked here (the loader knows which ones exist). Raises ParseError for
     what makes the file fail (invalid section header, line too long)."""
     if text.startswith("\ufeff"):
@@ -76,6 +77,7 @@ def _parse_line(buf, section, path, line, out, warnings):
     if text[0] == "[":
         if not text.endswith("]"):
             raise ParseError("%s:%d: Invalid section header '%s'" % (path, line, text))
+        out.append(Assignment(text[1:-1], None, None, path, line))   # a section header
         return text[1:-1]
     if section is None:
         warnings.append("%s:%d: Assignment outside of section. Ignoring." % (path, line))
