@@ -40,7 +40,6 @@ def parse(text: str, path: str = ""):
     out, warnings = [], []
     section = None
     continuation = None
-    start_line = 0
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -52,16 +51,15 @@ def parse(text: str, path: str = ""):
             buf = continuation + raw
         else:
             buf = raw
-            start_line = number
         if len(buf) > LONG_LINE_MAX:
             raise ParseError("%s:%d: Line too long" % (path, number))
         if _ends_escaped(buf):
             continuation = buf[:-1] + " "
             continue
         continuation = None
-        section = _parse_line(buf, section, path, start_line, out, warnings)
+        section = _parse_line(buf, section, path, number, out, warnings)   # systemd counts the last line
     if continuation is not None:
-        section = _parse_line(continuation, section, path, start_line, out, warnings)
+        section = _parse_line(continuation, section, path, len(lines), out, warnings)
     return out, warnings
 
 
