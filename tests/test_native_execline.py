@@ -100,3 +100,8 @@ def test_find_executable_uses_builtin_path():
 def test_line_round_trip():
     [c] = parse("-/bin/sh -c 'echo a b'")
     assert c.line() == '-/bin/sh -c "echo a b"'
+
+
+def test_dollar_word_with_suffix_is_looked_up_whole():
+    # replace_env_argv(): "$Q/x" looks up the name "Q/x", which is never set: the word vanishes
+    assert expand(["$Q/x", "a"], {"Q": "v"}) == ["a"]

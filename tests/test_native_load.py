@@ -567,3 +567,18 @@ def test_fast(tree):
     for i in range(200):
         assert u.load("u%d.service" % i).load_state == "loaded"
     assert time.monotonic() - start < 5
+
+
+def test_unit_dropin_dir_beats_type_dir_for_same_file_name(tree):
+    tree.write(LIB + "/dd.service", "[Unit]\nDescription=base\n" + SIMPLE)
+    tree.write(USR + "/dd.service.d/10-x.conf", "[Unit]\nDescription=unit dir\n")
+    tree.write(ETC + "/service.d/10-x.conf", "[Unit]\nDescription=type dir\n")
+    c = files(tree).load("dd.service")
+    assert c.dropin_paths == ("/usr/lib/systemd/system/dd.service.d/10-x.conf",)
+    assert c.description == "unit dir"
+
+
+def test_instance_dash_prefix_dropins(tree):
+    tree.write(LIB + "/foo-bar@.service", SIMPLE)
+    tree.write(ETC + "/foo-.service.d/a.conf", "[Unit]\nDescription=dash\n")
+    assert files(tree).load("foo-bar@x.service").description == "dash"

@@ -226,30 +226,32 @@ class UnitFiles:
         unit.dropin_paths = tuple(self._dropins(unit))
         return unit
 
-    def _dropin_dir_names(self, unit) -> list:
-        out = []
-        for n in unit.names:
-            out.append(n)
-            t, inst = split_instance(n)
-            if t and inst:
-                out.append(t)
-        for n in list(unit.names):
-            stem, _, suffix = n.rpartition(".")
-            if "@" in stem:
-                continue
-            parts = stem.split("-")
-            for i in range(len(parts) - 1, 0, -1):
-                out.append("-".join(parts[:i]) + "-." + suffix)
-        out.append(unit.id.rpartition(".")[2])
-        return list(dict.fromkeys(out))
+    def _find_dirs(self, d, name, acc):
+        """unit_file_find_dirs(): NAME.d, then the template's dirs for an instance, then the
+        dash-truncated prefixes (foo-bar-baz -> foo-bar-, foo-), recursively."""
+        acc.append("%s/%s.d" % (d, name))
+        template, instance = split_instance(name)
+        if template and instance:
+            self._find_dirs(d, template, acc)
+        stem, _, suffix = name.rpartition(".")
+        prefix = stem.partition("@")[0].rstrip("-")
+        dash = prefix.rfind("-")
+        if dash > 0:
+            self._find_dirs(d, prefix[:dash + 1] + "." + suffix, acc)
 
     def _dropin_dirs(self, unit):
-        """Existing drop-in directories, in search order."""
+        """Existing drop-in directories in systemd's order: each name of the unit (id first)
+        across the search path, then the top-level type directory (service.d/). For a file
+        name present in several of them the first directory wins."""
+        candidates = []
+        for n in dict.fromkeys((unit.id,) + tuple(unit.names)):
+            for d in self.unit_dirs():
+                self._find_dirs(d, n, candidates)
         for d in self.unit_dirs():
-            for n in self._dropin_dir_names(unit):
-                p = "%s/%s.d" % (d, n)
-                if os.path.isdir(self.path(p)):
-                    yield p
+            candidates.append("%s/%s.d" % (d, unit.id.rpartition(".")[2]))
+        for p in dict.fromkeys(candidates):
+            if os.path.isdir(self.path(p)):
+                yield p
 
     def _dropins(self, unit) -> list:
         chosen = {}
