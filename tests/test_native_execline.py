@@ -71,11 +71,34 @@ def test_bare_name_kept_and_relative_path_fatal():
     assert "ignoring" in e.value.message
 
 
-def test_directory_and_unnormalized_paths():
-    with pytest.raises(ExecError):
+def test_directory_and_unsimplified_paths():
+    with pytest.raises(ExecError) as e:
         parse("/bin/")
-    with pytest.raises(ExecError):
-        parse("/bin/../bin/sh")
+    assert e.value.message == "Executable path specifies a directory: /bin/"
+    [c] = parse("/usr//bin/./x a")
+    assert c.path == "/usr/bin/x" and c.argv == ("/usr//bin/./x", "a")   # path_simplify()
+    assert parse("/bin/../bin/sh")[0].path == "/bin/../bin/sh"
+
+
+def test_specifiers_resolved_per_word_after_unquoting():
+    def resolve(word, is_path):
+        if "%X" in word:
+            raise ValueError("Invalid slot")
+        return word.replace("%i", "a b").replace("%%", "%")
+    [c] = parse("/bin/echo %i '%i' 100%%", resolve)
+    assert c.argv == ("/bin/echo", "a b", "a b", "100%")      # a value with spaces stays one word
+    with pytest.raises(ExecError) as e:
+        parse("/bin/echo %X", resolve)
+    assert e.value.message == "Failed to resolve unit specifiers in %X: Invalid slot"
+    with pytest.raises(ExecError) as e:
+        parse("-/bin/%X", resolve)
+    assert not e.value.fatal
+    assert e.value.message == "Failed to resolve unit specifiers in '/bin/%X', ignoring: Invalid slot"
+
+
+def test_syntax_error_in_first_word_drops_silently():
+    assert parse("'/bin/echo") == []
+    assert [c.argv for c in parse("/bin/true ; '/bin/x")] == [("/bin/true",)]
 
 
 def test_unbalanced_quote_is_an_error():

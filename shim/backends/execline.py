@@ -1,8 +1,8 @@
 """systemd's command lines for Exec*= (systemd.service(5) "COMMAND LINES", 252's
 config_parse_exec() and replace_env_argv()).
 
-`parse(value)` gives `ExecCommand`s whose argv keeps `$VAR`/`${VAR}` unexpanded (specifiers must
-already be resolved: the loader does that); `expand(argv, env)` does the run-time expansion;
+`parse(value, resolve)` gives `ExecCommand`s whose argv keeps `$VAR`/`${VAR}` unexpanded
+(specifiers are resolved word by word through `resolve`, after unquoting, as systemd does); `expand(argv, env)` does the run-time expansion;
 `find_executable(name, exists)` the compiled-in search path for bare names.
 """
 
@@ -23,16 +23,21 @@ class ExecError(ValueError):
         self.fatal = fatal
 
 
-_SAFE_BAD = set(chr(c) for c in range(32)) | {"\x7f"}
+_SAFE_BAD = set(chr(c) for c in range(32)) | {"\x7f"}   # string_is_safe()
 
 
 def _filename_is_valid(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and len(name) <= 255
 
 
-def _path_is_normalized(path: str) -> bool:
-    parts = path.split("/")
-    return not any(p in (".", "..") for p in parts) and "//" not in path
+def _path_is_valid(path: str) -> bool:
+    return len(path) < 4096 and all(len(part) <= 255 for part in path.split("/"))
+
+
+def _path_simplify(path: str) -> str:
+    """path_simplify(): drop '.' components and duplicate/trailing slashes ('..' is kept)."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    return ("/" if path.startswith("/") else "") + "/".join(parts) or "/"
 
 
 def _skip_ws(text, pos):
@@ -41,21 +46,32 @@ def _skip_ws(text, pos):
     return pos
 
 
-def parse(value: str) -> list:
+def _no_resolve(word, is_path):
+    return word
+
+
+def parse(value: str, resolve=None) -> list:
     """One Exec*= value -> list of ExecCommand (several when `;` separates commands). An empty
-    value gives [] (the caller resets the list). Raises ExecError."""
+    value gives [] (the caller resets the list). `resolve(word, is_path) -> str` expands
+    specifiers in each word after unquoting, as systemd does (it raises on an unknown or
+    unresolvable specifier; its message becomes part of the ExecError). Raises ExecError; an
+    ExecError with fatal=False means systemd only warns and drops the line ('-' prefix).
+    A syntax error in the first word is not even an error for systemd: the rest of the value is
+    silently dropped (returns the commands parsed so far)."""
+    resolve = resolve or _no_resolve
     commands = []
     pos = 0
     text = value
     while True:
         pos = _skip_ws(text, pos)
+        rest = text[pos:]
         try:
             first, pos = extract_word(text, pos)
         except WordError:
-            raise ExecError("Invalid syntax, ignoring: %s" % value, fatal=False) \
-                if value.lstrip().startswith("-") else ExecError("Invalid syntax: %s" % value)
+            return commands
         if first is None:
             return commands
+        pos = _skip_ws(text, pos)
         if first == ";":
             continue
         f = 0
@@ -77,50 +93,55 @@ def parse(value: str) -> list:
             else:
                 break
             f += 1
-        path = first[f:]
         suffix = ", ignoring" if ignore else ""
+        try:
+            path = resolve(first[f:], True)
+        except ValueError as e:
+            raise ExecError("Failed to resolve unit specifiers in '%s'%s: %s"
+                            % (first[f:], suffix, e), not ignore)
         if not path:
-            raise ExecError("Empty path in command line%s: %s" % (suffix, value), not ignore)
+            raise ExecError("Empty path in command line%s: '%s'" % (suffix, rest), not ignore)
         if any(c in _SAFE_BAD for c in path):
-            raise ExecError("Executable name contains special characters%s: %s" % (suffix, value),
+            raise ExecError("Executable name contains special characters%s: %s" % (suffix, path),
                             not ignore)
         if path.endswith("/"):
-            raise ExecError("Executable path specifies a directory%s: %s" % (suffix, value),
+            raise ExecError("Executable path specifies a directory%s: %s" % (suffix, path),
                             not ignore)
-        if not path.startswith("/") and not _filename_is_valid(path):
+        if not (_path_is_valid(path) if path.startswith("/") else _filename_is_valid(path)):
             raise ExecError("Neither a valid executable name nor an absolute path%s: %s"
                             % (suffix, path), not ignore)
-        if path.startswith("/") and not _path_is_normalized(path):
-            raise ExecError("Executable path is not normalized%s: %s" % (suffix, path), not ignore)
         argv = [] if argv0_sep else [path]
+        path = _path_simplify(path) if path.startswith("/") else path
         semicolon = False
-        while True:
-            pos = _skip_ws(text, pos)
-            if text.startswith("\\;", pos) and (pos + 2 >= len(text) or text[pos + 2] in WHITESPACE):
-                argv.append(";")
-                pos += 2
-                continue
+        while pos < len(text):
             if text.startswith(";", pos) and (pos + 1 >= len(text) or text[pos + 1] in WHITESPACE):
-                pos += 1
+                pos = _skip_ws(text, pos + 1)
                 semicolon = True
                 break
+            if text.startswith("\\;", pos) and (pos + 2 >= len(text) or text[pos + 2] in WHITESPACE):
+                argv.append(";")
+                pos = _skip_ws(text, pos + 2)
+                continue
             try:
                 word, pos = extract_word(text, pos)
             except WordError:
-                raise ExecError("Invalid syntax%s: %s" % (suffix, value), not ignore)
+                raise ExecError("Invalid syntax, ignoring: %s" % rest, not ignore)
             if word is None:
                 break
-            argv.append(word)
+            pos = _skip_ws(text, pos)          # extract_first_word() eats trailing separators
+            try:
+                argv.append(resolve(word, False))
+            except ValueError as e:
+                raise ExecError("Failed to resolve unit specifiers in %s%s: %s"
+                                % (word, suffix, e), not ignore)
         if not argv or not argv[0]:
-            raise ExecError("Empty executable name or zeroeth argument%s: %s" % (suffix, value),
+            raise ExecError("Empty executable name or zeroeth argument%s: %s" % (suffix, rest),
                             not ignore)
         commands.append(ExecCommand(path=path, argv=tuple(argv), ignore_errors=ignore,
                                     no_env_expand=no_env, full_privileges=priv,
                                     no_setuid=no_setuid, ambient=ambient))
         if not semicolon:
-            pos = _skip_ws(text, pos)
-            if pos >= len(text):
-                return commands
+            return commands
 
 
 def _split_value(value: str) -> list:

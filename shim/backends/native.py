@@ -878,18 +878,8 @@ class _Loader:
         if not a.value:
             self.v[field] = []
             return
-        ignore = a.value.lstrip()[:1] == "-" or a.value.lstrip()[:2] in ("@-", ":-", "+-", "!-")
         try:
-            value = self.specifiers.expand(a.value)
-        except SpecifierError as e:
-            msg = "Failed to resolve unit specifiers in %s: %s" % (a.value, e)
-            if ignore:
-                self.warn(a, msg)
-            else:
-                self.fail(a, msg)
-            return
-        try:
-            commands = execline.parse(value)
+            commands = execline.parse(a.value, lambda word, is_path: self.specifiers.expand(word))
         except execline.ExecError as e:
             if e.fatal:
                 self.fail(a, e.message)
