@@ -371,6 +371,9 @@ def test_bad_settings(tree):
                         "Neither a valid executable name nor an absolute path: bin/foo"),
         "wd.service": ("[Service]\nExecStart=/bin/true\nWorkingDirectory=relative/dir\n",
                        "WorkingDirectory= path is not absolute: relative/dir"),
+        "rae.service": ("[Service]\nType=oneshot\nExecStop=/bin/true\n",
+                        "Service has no ExecStart= and no SuccessAction= settings and does not "
+                        "have RemainAfterExit=yes set. Refusing."),
         "os.service": ("[Service]\nType=oneshot\nExecStart=/bin/true\nRestart=always\n",
                        "Service has Restart= set to either always or on-success, which isn't "
                        "allowed for Type=oneshot services. Refusing."),
@@ -582,3 +585,20 @@ def test_instance_dash_prefix_dropins(tree):
     tree.write(LIB + "/foo-bar@.service", SIMPLE)
     tree.write(ETC + "/foo-.service.d/a.conf", "[Unit]\nDescription=dash\n")
     assert files(tree).load("foo-bar@x.service").description == "dash"
+
+
+def test_environment_specifiers_per_word_and_syntax_error(tree):
+    tree.write(LIB + "/tpl@.service", "[Service]\nExecStart=/bin/true\n"
+               "Environment=\"NAME=%i x\" BAD-NAME=1 NOEQ\nEnvironment=A=1 'B=2\n")
+    c = files(tree).load("tpl@in.service")
+    assert c.environment == ("NAME=in x", "A=1")
+    w = c.warnings
+    assert any(x.endswith(":3: Invalid environment assignment, ignoring: BAD-NAME=1") for x in w)
+    assert any(x.endswith(":3: Invalid environment assignment, ignoring: NOEQ") for x in w)
+    assert any(x.endswith(":4: Invalid syntax, ignoring: A=1 'B=2") for x in w)
+
+
+def test_empty_condition_resets_all(tree):
+    tree.write(LIB + "/c.service", SIMPLE + "[Unit]\nConditionPathExists=/a\n"
+               "ConditionHost=x\nConditionPathExists=\nConditionUser=root\n")
+    assert files(tree).load("c.service").conditions == (("User", False, False, "root"),)

@@ -11,8 +11,8 @@ import string
 
 from shim.backends import envfile, execline
 from shim.backends.unitparse import (INFINITY, USEC, ParseError, SpecifierError, Specifiers,
-                                     WordError, parse, parse_boolean, parse_timespan,
-                                     split_words)
+                                     WordError, extract_word, parse, parse_boolean,
+                                     parse_timespan)
 from shim.core.config import UnitConfig
 from shim.proc.signals import parse_signal
 
@@ -585,18 +585,21 @@ class _Loader:
                 self.v[field] = []
                 return True
             rest = v
+            is_path = kind in _PATH_CONDITIONS
             trigger = rest.startswith("|")
             if trigger:
-                rest = rest[1:].lstrip()
+                rest = rest[1:] if is_path else rest[1:].lstrip(" \t\n\r")
             negate = rest.startswith("!")
             if negate:
-                rest = rest[1:].lstrip()
+                rest = rest[1:] if is_path else rest[1:].lstrip(" \t\n\r")
             rest = self.spec(a, rest)
             if rest is None:
                 return True
-            if kind in _PATH_CONDITIONS and not rest.startswith("/"):
-                self.warn(a, "%s= path is not absolute, ignoring: %s" % (k, rest))
-                return True
+            if is_path:
+                if not rest.startswith("/"):
+                    self.warn(a, "%s= path is not absolute, ignoring: %s" % (k, rest))
+                    return True
+                rest = execline._path_simplify(rest)
             self.v.setdefault(field, []).append((kind, negate, trigger, rest))
         elif k in _ACCEPTED_UNIT:
             pass
@@ -823,18 +826,25 @@ class _Loader:
                 self.v[field] = []
                 return True
             lst = self.v.setdefault(field, [])
-            try:
-                words = split_words(v, relax=True)
-            except WordError:
-                self.warn(a, "Invalid syntax, ignoring: %s" % v)
-                return True
-            for word in words:
-                word = self.spec(a, word)
+            pos = 0
+            while True:
+                try:
+                    word, pos = extract_word(v, pos, cunescape=(k == "UnsetEnvironment"))
+                except WordError:
+                    self.warn(a, "Trailing garbage in %s, ignoring: %s" % (k, v))
+                    break
                 if word is None:
+                    break
+                try:
+                    word = self.specifiers.expand(word)
+                except SpecifierError as e:
+                    self.warn(a, "Failed to resolve specifiers in %s, ignoring: %s" % (word, e))
                     continue
-                name = word.split("=", 1)[0] if k == "UnsetEnvironment" else word
-                if not envfile.name_is_valid(name) or (k == "PassEnvironment" and "=" in word):
-                    self.warn(a, "Invalid environment name for %s=, ignoring: %s" % (k, word))
+                if k == "PassEnvironment" and not envfile.name_is_valid(word):
+                    self.warn(a, "Invalid environment name for %s, ignoring: %s" % (k, word))
+                    continue
+                if k == "UnsetEnvironment" and not envfile.name_is_valid(word.split("=", 1)[0]):
+                    self.warn(a, "Invalid environment name or assignment %s, ignoring: %s" % (k, word))
                     continue
                 if word not in lst:
                     lst.append(word)
@@ -912,18 +922,25 @@ class _Loader:
                       working_directory_optional=optional)
 
     def environment(self, a):
+        """config_parse_environ(): words unquoted and unescaped, then specifiers per word; a
+        syntax error drops the rest of the line."""
         if not a.value:
             self.env = {}
             return
-        r = self.spec(a, a.value)
-        if r is None:
-            return
-        try:
-            words = split_words(r)
-        except WordError:
-            self.warn(a, "Invalid syntax, ignoring: %s" % a.value)
-            return
-        for word in words:
+        pos = 0
+        while True:
+            try:
+                word, pos = extract_word(a.value, pos)
+            except WordError:
+                self.warn(a, "Invalid syntax, ignoring: %s" % a.value)
+                return
+            if word is None:
+                return
+            try:
+                word = self.specifiers.expand(word)
+            except SpecifierError as e:
+                self.warn(a, "Failed to resolve specifiers in %s, ignoring: %s" % (word, e))
+                continue
             key, eq, value = word.partition("=")
             if not eq or not envfile.name_is_valid(key):
                 self.warn(a, "Invalid environment assignment, ignoring: %s" % word)
@@ -970,11 +987,15 @@ class _Loader:
             changes["restart_kill_signal"] = c.kill_signal
         c = c.replace(**changes)
         msg = None
+        pam = any(k == "PAMName" and v for k, v in c.sandboxing)
         if not c.exec_start and not c.exec_stop and not self.success_action_set:
             msg = "Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing."
         elif typ != "oneshot" and not c.exec_start:
             msg = "Service has no ExecStart= setting, which is only allowed for Type=oneshot " \
                   "services. Refusing."
+        elif not c.remain_after_exit and not c.exec_start and not self.success_action_set:
+            msg = "Service has no ExecStart= and no SuccessAction= settings and does not have " \
+                  "RemainAfterExit=yes set. Refusing."
         elif typ != "oneshot" and len(c.exec_start) > 1:
             msg = "Service has more than one ExecStart= setting, which is only allowed for " \
                   "Type=oneshot services. Refusing."
@@ -984,8 +1005,17 @@ class _Loader:
         elif typ == "oneshot" and (c.restart_force_exit_status or c.restart_force_exit_signals):
             msg = "Service has RestartForceExitStatus= set, which isn't allowed for Type=oneshot " \
                   "services. Refusing."
+        elif typ == "oneshot" and c.exit_type == "cgroup":
+            msg = "Service has ExitType=cgroup set, which isn't allowed for Type=oneshot " \
+                  "services. Refusing."
         elif typ == "dbus" and not c.bus_name:
             msg = "Service is of type D-Bus but no D-Bus service name has been specified. Refusing."
+        elif pam and c.kill_mode not in ("control-group", "mixed"):
+            msg = "Service has PAM enabled. Kill mode must be set to 'control-group' or 'mixed'. " \
+                  "Refusing."
+        if not msg and c.bus_name and typ != "dbus":
+            self.warnings.append("%s: Service has a D-Bus service name specified, but is not of "
+                                 "type dbus. Ignoring." % self.unit.id)
         if msg and self.fatal is None:
             self.warnings.append("%s: %s" % (self.unit.id, msg))
             self.fatal = msg
