@@ -602,3 +602,16 @@ def test_empty_condition_resets_all(tree):
     tree.write(LIB + "/c.service", SIMPLE + "[Unit]\nConditionPathExists=/a\n"
                "ConditionHost=x\nConditionPathExists=\nConditionUser=root\n")
     assert files(tree).load("c.service").conditions == (("User", False, False, "root"),)
+
+
+def test_blank_line_inside_continuation_is_skipped():
+    assignments, _ = unitparse.parse("[Service]\nExecStart=/bin/echo a \\\n\n  # c\n b\nX=1\n", "f")
+    values = [(a.key, a.value) for a in assignments if a.key]
+    assert values == [("ExecStart", "/bin/echo a   b"), ("X", "1")]
+
+
+def test_invalid_section_header_fails_the_file(tree):
+    tree.write(LIB + "/h.service", "[Service\nExecStart=/bin/true\n")
+    c = files(tree).load("h.service")
+    assert c.load_state == "error"
+    assert "Invalid section header '[Service'" in c.load_error

@@ -455,6 +455,7 @@ class _Loader:
         self.start_timeout_set = False
         self.stop_timeout_set = False
         self.success_action_set = False
+        self.parse_error = False
 
     def warn(self, a, msg):
         self.warnings.append("%s:%d: %s" % (a.path, a.line, msg))
@@ -488,6 +489,7 @@ class _Loader:
             except ParseError as e:
                 self.warnings.append(str(e))
                 self.fatal = self.fatal or str(e).split(": ", 1)[-1]
+                self.parse_error = True          # -EBADMSG: LoadState=error, not bad-setting
                 continue
             self.warnings += warnings
             parsed.append((assignments, is_fragment))
@@ -964,7 +966,8 @@ class _Loader:
         if self.fatal is not None:
             warnings.append("%s: Unit configuration has fatal error, unit will not be started."
                             % unit.id)
-            c = c.replace(load_state="bad-setting", load_error=self.fatal)
+            c = c.replace(load_state="error" if self.parse_error else "bad-setting",
+                          load_error=self.fatal)
         return c.replace(warnings=tuple(warnings))
 
     def fix_service(self, c):

@@ -46,8 +46,10 @@ def parse(text: str, path: str = ""):
     for number, raw in enumerate(lines, 1):
         raw = raw.rstrip("\r") if raw.endswith("\r") else raw
         if continuation is not None:
-            if raw.lstrip(WHITESPACE)[:1] in tuple(COMMENTS):
-                continue                  # comment lines inside a continuation vanish
+            first = raw.lstrip(WHITESPACE)[:1]
+            if not first or first in COMMENTS:
+                continue                  # comment (and, as strchr(COMMENTS, '\0') matches,
+                                          # blank) lines inside a continuation vanish
             buf = continuation + raw
         else:
             buf = raw
