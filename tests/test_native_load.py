@@ -250,14 +250,14 @@ def test_syntax_measured(tree):
                "\ufeff# comment\n; comment\n[Unit]\nDescription=Line one \\\n  continued\n"
                "[Service]\nExecStart=/bin/echo a \\\n# comment inside continuation\n  b\n"
                "NoEquals\n"
-               "RemainAfterExit=maybe\nTimeoutStartSec=5x\nType=bogus\n"
+               "RemainAfterExit=maybe\nRestartSec=5x\nType=bogus\n"
                "UnknownKey=1\n[Bogus]\nFoo=1\n[X-Mine]\nBar=1\n")
     c = files(tree).load("syn.service")
     assert c.load_state == "loaded"
     assert c.description == "Line one    continued"
     assert c.exec_start[0].argv == ("/bin/echo", "a", "b")
     assert c.type == "simple" and c.remain_after_exit is False
-    assert c.timeout_start_usec == 90 * USEC
+    assert c.restart_usec == 100000
     p = "/lib/systemd/system/syn.service"
     w = c.warnings
     assert p + ":10: Missing '=', ignoring line." in w
@@ -615,3 +615,28 @@ def test_invalid_section_header_fails_the_file(tree):
     c = files(tree).load("h.service")
     assert c.load_state == "error"
     assert "Invalid section header '[Service'" in c.load_error
+
+
+def test_timeout_parse_error_message(tree):
+    tree.write(LIB + "/t.service", SIMPLE + "TimeoutStartSec=5x\n")
+    c = files(tree).load("t.service")
+    assert c.timeout_start_usec == 90 * USEC
+    assert "/lib/systemd/system/t.service:3: Failed to parse TimeoutStartSec= parameter, " \
+           "ignoring: 5x" in c.warnings
+
+
+def test_template_alias_and_kind(tree):
+    tree.write(LIB + "/bar@.service", SIMPLE)
+    tree.link(LIB + "/foo@.service", "bar@.service")
+    u = files(tree)
+    unit = u.find("foo@x.service")
+    assert unit.id == "bar@x.service" and unit.names == ("bar@x.service", "foo@x.service")
+    assert u.load("foo@x.service").fragment_path == "/lib/systemd/system/bar@.service"
+    assert (u.kind("foo@.service"), u.kind("bar@.service"), u.kind("nope.service")) == \
+        ("alias", "file", None)
+
+
+def test_linked_unit_outside_search_path(tree):
+    tree.write("opt/x.service", SIMPLE)
+    tree.link(ETC + "/x.service", "/opt/x.service")
+    assert files(tree).load("x.service").fragment_path == "/opt/x.service"

@@ -178,6 +178,12 @@ class UnitFiles:
             name = m[name].target
         return name, m.get(name)
 
+    def kind(self, name: str):
+        """What the search path holds under this exact name: "file", "alias" (a symlink to
+        another unit name), "mask" (/dev/null or empty), or None."""
+        entry = self._name_map().get(name)
+        return entry.kind if entry else None
+
     def all(self) -> list:
         """Every unit file name of the search path (templates as `foo@.service`, alias links and
         masks included), sorted."""
@@ -638,10 +644,14 @@ class _Loader:
             self.warn(a, "Failed to parse boolean value, ignoring: %s" % a.value)
 
     def timespan(self, a, field, zero_infinity=False):
+        """config_parse_sec(); zero_infinity: the Timeout*Sec= parsers (parse_sec_fix_0)."""
         try:
             usec = parse_timespan(a.value)
         except ValueError:
-            self.warn(a, "Failed to parse sec value, ignoring: %s" % a.value)
+            if zero_infinity:
+                self.warn(a, "Failed to parse %s= parameter, ignoring: %s" % (a.key, a.value))
+            else:
+                self.warn(a, "Failed to parse sec value, ignoring: %s" % a.value)
             return False
         if zero_infinity and usec == 0:
             usec = INFINITY
