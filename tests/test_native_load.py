@@ -455,7 +455,7 @@ def test_start_limit_interval_sec_in_service_is_unknown(tree):
 def test_unit_section_and_conditions(tree):
     tree.write(LIB + "/u.service", """[Unit]
 Description=desc %n
-Documentation=man:foo(8) https://example.org
+Documentation=man:foo(8) https://example.org foo:bar
 Requires=b.service
 Wants=c.service d.service
 After=b.service network.target
@@ -496,6 +496,7 @@ Also=u-also.service
     assert "/lib/systemd/system/u.service:16: ConditionPathExists= path is not absolute, " \
            "ignoring: relative" in c.warnings
     assert any("Unknown key 'ConditionFoo' in section [Unit]" in w for w in c.warnings)
+    assert "/lib/systemd/system/u.service:3: Invalid URL, ignoring: foo:bar" in c.warnings
     assert c.wanted_by == ("multi-user.target",) and c.required_by == ("graphical.target",)
     assert c.alias == ("u-alias.service",) and c.also == ("u-also.service",)
 

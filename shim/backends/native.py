@@ -543,8 +543,10 @@ class _Loader:
                 word = self.spec(a, word)
                 if word is None:
                     continue
-                if ":" not in word:
-                    self.warn(a, "Invalid URL, ignoring: %s" % word)
+                if not word.startswith(("http://", "https://", "file:", "info:", "man:")) \
+                        or any(c in word for c in "\x7f\"'<>\\^`{|}") or \
+                        any(ord(c) <= 32 for c in word):
+                    self.warn(a, "Invalid URL, ignoring: %s" % word)   # documentation_url_is_valid()
                     continue
                 docs.append(word)
         elif k in _DEP_KEYS:
