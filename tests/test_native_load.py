@@ -605,10 +605,12 @@ def test_empty_condition_resets_all(tree):
     assert files(tree).load("c.service").conditions == (("User", False, False, "root"),)
 
 
-def test_blank_line_inside_continuation_is_skipped():
-    assignments, _ = unitparse.parse("[Service]\nExecStart=/bin/echo a \\\n\n  # c\n b\nX=1\n", "f")
+def test_comment_inside_continuation_is_skipped_blank_line_ends_it():
+    assignments, warnings = unitparse.parse(
+        "[Service]\nExecStart=/bin/echo a \\\n  # c\n b\nX=1 \\\n\nY=2\n=3\n", "f")
     values = [(a.key, a.value) for a in assignments if a.key]
-    assert values == [("ExecStart", "/bin/echo a   b"), ("X", "1")]
+    assert values == [("ExecStart", "/bin/echo a   b"), ("X", "1"), ("Y", "2")]
+    assert warnings == ["f:8: Missing key name before '=', ignoring line."]
 
 
 def test_invalid_section_header_fails_the_file(tree):

@@ -46,10 +46,8 @@ def parse(text: str, path: str = ""):
     for number, raw in enumerate(lines, 1):
         raw = raw.rstrip("\r") if raw.endswith("\r") else raw
         if continuation is not None:
-            first = raw.lstrip(WHITESPACE)[:1]
-            if not first or first in COMMENTS:
-                continue                  # comment (and, as strchr(COMMENTS, '\0') matches,
-                                          # blank) lines inside a continuation vanish
+            if raw.lstrip(WHITESPACE)[:1] in tuple(COMMENTS):
+                continue                  # comment lines inside a continuation vanish
             buf = continuation + raw
         else:
             buf = raw
@@ -61,7 +59,7 @@ def parse(text: str, path: str = ""):
         continuation = None
         section = _parse_line(buf, section, path, number, out, warnings)   # systemd counts the last line
     if continuation is not None:
-        section = _parse_line(continuation, section, path, len(lines), out, warnings)
+        section = _parse_line(continuation, section, path, len(lines) + 1, out, warnings)
     return out, warnings
 
 
@@ -84,6 +82,9 @@ def _parse_line(buf, section, path, line, out, warnings):
         return section
     if "=" not in text:
         warnings.append("%s:%d: Missing '=', ignoring line." % (path, line))
+        return section
+    if text.startswith("="):
+        warnings.append("%s:%d: Missing key name before '=', ignoring line." % (path, line))
         return section
     key, value = text.split("=", 1)
     out.append(Assignment(section, key.strip(WHITESPACE), value.strip(WHITESPACE), path, line))
