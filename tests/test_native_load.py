@@ -310,7 +310,7 @@ FinalKillSignal=QUIT
 SendSIGHUP=true
 SendSIGKILL=off
 GuessMainPID=0
-SuccessExitStatus=143 3 SIGUSR1
+SuccessExitStatus=143 3 SIGUSR1 TEMPFAIL
 RestartPreventExitStatus=3
 RestartForceExitStatus=SIGKILL 7
 """)
@@ -323,7 +323,7 @@ RestartForceExitStatus=SIGKILL 7
     assert c.kill_mode == "mixed" and c.kill_signal == 10
     assert c.restart_kill_signal == 1 and c.final_kill_signal == 3
     assert c.send_sighup is True and c.send_sigkill is False and c.guess_main_pid is False
-    assert c.success_exit_status == (143, 3) and c.success_exit_signals == (10,)
+    assert c.success_exit_status == (143, 3, 75) and c.success_exit_signals == (10,)
     assert c.restart_prevent_exit_status == (3,)
     assert c.restart_force_exit_status == (7,) and c.restart_force_exit_signals == (9,)
     assert c.start_limit_interval_usec == 20 * USEC and c.start_limit_burst == 3

@@ -406,9 +406,30 @@ JobTimeoutAction JobTimeoutRebootArgument RebootArgument
 """.split())
 
 
+# exit_status_from_string(): names of exit codes (generic, LSB, BSD sysexits, systemd's own)
+_EXIT_NAMES = dict(zip(
+    "SUCCESS FAILURE INVALIDARGUMENT NOTIMPLEMENTED NOPERMISSION NOTINSTALLED NOTCONFIGURED "
+    "NOTRUNNING".split(), range(8)))
+_EXIT_NAMES.update(zip("USAGE DATAERR NOINPUT NOUSER NOHOST UNAVAILABLE SOFTWARE OSERR OSFILE "
+                       "CANTCREAT IOERR TEMPFAIL PROTOCOL NOPERM CONFIG".split(), range(64, 79)))
+_EXIT_NAMES.update(zip("CHDIR NICE FDS EXEC MEMORY LIMITS OOM_ADJUST SIGNAL_MASK STDIN STDOUT "
+                       "CHROOT IOPRIO TIMERSLACK SECUREBITS SETSCHEDULER CPUAFFINITY GROUP USER "
+                       "CAPABILITIES CGROUP SETSID CONFIRM STDERR".split(), range(200, 223)))
+_EXIT_NAMES.update({"PAM": 224, "NETWORK": 225, "NAMESPACE": 226, "NO_NEW_PRIVILEGES": 227,
+                    "SECCOMP": 228, "SELINUX_CONTEXT": 229, "PERSONALITY": 230,
+                    "APPARMOR_PROFILE": 231, "ADDRESS_FAMILIES": 232, "RUNTIME_DIRECTORY": 233,
+                    "CHOWN": 235, "SMACK_PROCESS_LABEL": 236, "KEYRING": 237,
+                    "STATE_DIRECTORY": 238, "CACHE_DIRECTORY": 239, "LOGS_DIRECTORY": 240,
+                    "CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243,
+                    "BPF": 245, "EXCEPTION": 255})
+
+
 def _exit_status_words(value: str):
     codes, signals, bad = [], [], []
     for word in value.split():
+        if word in _EXIT_NAMES:
+            codes.append(_EXIT_NAMES[word])
+            continue
         if word.isdigit():
             n = int(word)
             if 0 <= n <= 255:
