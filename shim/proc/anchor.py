@@ -80,6 +80,13 @@ def _spawn(spec: dict, output_fd=None) -> int:
             os.dup2(log_fd, 2)
             os.closerange(3, err_w)
             os.closerange(err_w + 1, 65536)
+            if spec.get("umask") is not None:
+                os.umask(spec["umask"])
+            if spec.get("gid") is not None:          # group first: setuid drops the right to
+                os.setgroups(spec.get("groups") or [])
+                os.setgid(spec["gid"])
+            if spec.get("uid") is not None:
+                os.setuid(spec["uid"])
             os.chdir(spec.get("cwd") or "/")
             os.execvpe(argv[0], argv, env)
         except OSError as error:
@@ -292,7 +299,9 @@ def _keep(main, exit_path, output_r=None, log=None, wakeup=None) -> None:
 def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     """The anchor's whole life. `spec`: argv, env, cwd, log_path, cgroup, timeout, proc_root,
     keep (stay as keeper), exit_path (where the main process's end is written), subreaper_set
-    (the caller already made us child subreaper)."""
+    (the caller already made us child subreaper), ready ("exit": the command's exit ends the
+    job, as for a forking or oneshot start; "exec": it is the main process, started once
+    exec'd), uid/gid/groups/umask for the command."""
     proc_root = spec.get("proc_root", "/proc")
     if not spec.get("subreaper_set"):
         from shim.proc import prctl
@@ -313,6 +322,15 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     # Not yet waited for, so the pid cannot have been reused: this is the command.
     control = ProcessRef.of(pid, proc_root)
     _send(report_fd, "control %d %d" % (pid, control.starttime if control else 0))
+    if spec.get("ready") == "exec":
+        # Type=simple/exec: started once exec succeeded (_spawn saw it), and the command is the
+        # main process from now on, held like everything else it will start.
+        _send(report_fd, "ready %d %d" % (pid, control.starttime if control else 0))
+        os.close(report_fd)
+        main = _read_release(release_fd) or control
+        os.close(release_fd)
+        _keep(main, spec.get("exit_path"), output_r, log, wakeup)
+        return 0
     if output_r is not None:
         status, timed_out = _pump_while_waiting(pid, spec.get("timeout"), output_r, log, wakeup)
     else:

@@ -58,7 +58,8 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
                  timeout: Optional[float] = 300.0,
                  on_spawn: Optional[Callable[[ProcessRef], None]] = None,
                  proc_root: str = "/proc", keep: bool = False, exit_path: Optional[str] = None,
-                 pidfiles: Sequence[str] = (), log_name: str = "") -> CaptureResult:
+                 pidfiles: Sequence[str] = (), log_name: str = "", ready: str = "exit",
+                 credentials: Optional[dict] = None) -> CaptureResult:
     """Run argv in a new session, marked with INVOCATION_ID, inside `cgroup` when given, and
     return what it left behind.
     Output goes to `log_path` (with `keep`, as timestamped lines tagged `log_name[pid]`).
@@ -74,7 +75,8 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
     child_env["INVOCATION_ID"] = invocation_id
     spec = {"argv": list(argv), "env": child_env, "cwd": cwd, "log_path": log_path,
             "cgroup": cgroup, "timeout": timeout, "proc_root": proc_root, "keep": keep,
-            "exit_path": exit_path, "log_name": log_name}
+            "exit_path": exit_path, "log_name": log_name, "ready": ready}
+    spec.update(credentials or {})      # uid, gid, groups, umask
     report_r, report_w = os.pipe()
     release_r, release_w = os.pipe()
     keeper_process = None
@@ -95,11 +97,15 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
     try:
         control, (code, timed_out) = _read_report(report_r, argv, on_spawn)
         after = Snapshot.take(proc_root)
-        new = after.descendants([anchor]) - {control.pid if control else 0}
+        new = after.descendants([anchor])
+        if ready != "exec":
+            new -= {control.pid if control else 0}      # the finished command itself
         protected = membership.protected_pids(after, os.getpid()) | {anchor}
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
         members, logins = membership.expand(after, alive, protected)
         main = _main_of(after, members, pidfiles)
+        if ready == "exec" and control is not None and control.pid in members:
+            main = after.get(control.pid).ref           # Type=simple/exec: the command itself
         tracking = Tracking(
             invocation_id=invocation_id,
             processes=[after.get(pid).ref for pid in sorted(members)],
@@ -164,6 +170,8 @@ def _read_report(report_r: int, argv, on_spawn):
             elif word == "exit":
                 code, timed_out = (int(x) for x in rest.split())
                 return control, (code, bool(timed_out))
+            elif word == "ready":                    # the command runs on as the main process
+                return control, (0, False)
             elif word == "error":
                 raise OSError("cannot run %s: %s" % (argv[0], rest))
     raise OSError("cannot run %s: its anchor process died" % argv[0])

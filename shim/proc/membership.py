@@ -33,11 +33,22 @@ def ancestors(snapshot: Snapshot, pid: int) -> Set[int]:
 
 
 def protected_pids(snapshot: Snapshot, self_pid: Optional[int] = None) -> Set[int]:
-    """Never members, never signalled: PID 1, ourselves and every ancestor (the shell that runs us,
-    a service that runs `systemctl kill` on itself), and kernel threads."""
+    """Never members, never signalled: PID 1, ourselves, kernel threads, and our ancestors that
+    are the caller's own: in our session (the shell, sudo, a service's script that runs
+    `systemctl kill` on itself) or holding a controlling terminal (someone's interactive login).
+
+    An ancestor beyond that is some service's daemon that spawned the caller's session, and is
+    exactly what the admin may be naming: over ssh, every systemctl runs below the sshd listener,
+    and `systemctl kill ssh` / `restart ssh` must reach it (its per-connection sessions stay: they
+    are logins, never members). A cron job's `systemctl restart cron` likewise reaches cron."""
     me = os.getpid() if self_pid is None else self_pid
-    protected = {INIT_PID, me} | ancestors(snapshot, me)
+    protected = {INIT_PID, me}
     protected.update(p.pid for p in snapshot.procs.values() if p.is_kernel_thread)
+    mine = snapshot.get(me)
+    for pid in ancestors(snapshot, me):
+        proc = snapshot.get(pid)
+        if proc is None or mine is None or proc.sid == mine.sid or proc.tty_nr != 0:
+            protected.add(pid)
     return protected
 
 
