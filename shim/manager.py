@@ -28,6 +28,8 @@ class Manager:
         """The engine's model of a found service (None for targets and unknown names)."""
         if not unit.found or unit.backend == "target":
             return None
+        if unit.backend == "native":
+            return unit.extra["config"]             # loaded with the unit (units.UnitIndex)
         if unit.id not in self._configs:
             self._configs[unit.id] = self.loader.config(unit)
         return self._configs[unit.id]
@@ -91,4 +93,12 @@ class Manager:
             return "masked"
         if unit.backend == "target":
             return "static"
-        return self.loader.rc.is_enabled(unit)
+        return self.installer(unit).is_enabled(unit)
+
+    def installer(self, unit):
+        """What enables this unit: systemd's symlinks for a unit file, else the machine's rc
+        links or runlevels (update-rc.d, rc-update)."""
+        if unit.backend == "native":
+            from shim.backends.native_install import NativeInstall
+            return NativeInstall(self.ctx, self.config)
+        return self.loader.rc

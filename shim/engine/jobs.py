@@ -62,7 +62,15 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
     if os.geteuid() != 0:
         raise ShimError("Failed to %s %s: Access denied\nSee system logs and 'systemctl status %s'"
                         " for details." % (job_type, unit.id, unit.id), 4)
-    runner = Runner(manager, unit)
+    if unit.backend == "native":
+        config = manager.config(unit)
+        if config.load_state == "bad-setting":
+            raise ShimError("Failed to %s %s: Unit %s has a bad unit file setting.\nSee system logs "
+                            "and 'systemctl status %s' for details." % (job_type, unit.id, unit.id, unit.id))
+        from shim.engine.native import NativeRunner
+        runner = NativeRunner(manager, unit, config)
+    else:
+        runner = Runner(manager, unit)
     with manager.store.lock(unit.id):
         runner.refresh()
         active = runner.rt.is_active or runner.rt.active_state == "activating"

@@ -128,11 +128,10 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
             how = "code=exited, status=%s" % _exit_status(last.get("status", 0))
         else:
             how = "code=killed, signal=%s" % last.get("status", "")
-        lines.append("    Process: %s ExecStart=%s %s (%s)" % (
-            last.get("pid", 0), unit.source_path, last.get("verb", "start"), how)
-            if last.get("verb") == "start" else
-            "    Process: %s Exec%s=%s %s (%s)" % (last.get("pid", 0), last.get("verb", "").capitalize(),
-                                                  unit.source_path, last.get("verb", ""), how))
+        verb = last.get("verb", "start")
+        key = last.get("key") or "Exec" + verb.capitalize()
+        command = last.get("cmd") or "%s %s" % (unit.source_path, verb)
+        lines.append("    Process: %s %s=%s (%s)" % (last.get("pid", 0), key, command, how))
     comm = {pid: cmd for pid, cmd, _ in processes}
     short = {pid: name for pid, _, name in processes}
     if rt.main_pid:

@@ -59,7 +59,7 @@ def _change(ctx, verb, patterns, change) -> int:
         if verb in ("enable", "reenable") and manager.is_masked(unit):
             raise ShimError("Failed to %s unit: Unit file %s is masked."
                             % (verb, manager.mask_path(unit.id)), 1)
-        if not ctx.options.quiet:
+        if not ctx.options.quiet and unit.backend != "native":
             tool = "rc-update" if manager.loader.rc.kind == "openrc" else "update-rc.d"
             ctx.warn("%s is not a native service, redirecting to %s." % (unit.id, tool))
         try:
@@ -77,16 +77,16 @@ def _change(ctx, verb, patterns, change) -> int:
 
 
 def enable(ctx, verb, patterns) -> int:
-    return _change(ctx, "enable", patterns, lambda m, u: m.loader.rc.enable(u))
+    return _change(ctx, "enable", patterns, lambda m, u: m.installer(u).enable(u))
 
 
 def disable(ctx, verb, patterns) -> int:
-    return _change(ctx, "disable", patterns, lambda m, u: m.loader.rc.disable(u))
+    return _change(ctx, "disable", patterns, lambda m, u: m.installer(u).disable(u))
 
 
 def reenable(ctx, verb, patterns) -> int:
     def both(manager, unit):
-        return (manager.loader.rc.disable(unit) or []) + (manager.loader.rc.enable(unit) or [])
+        return (manager.installer(unit).disable(unit) or []) + (manager.installer(unit).enable(unit) or [])
     return _change(ctx, "reenable", patterns, both)
 
 
@@ -94,7 +94,7 @@ def preset(ctx, verb, patterns) -> int:
     """Debian's preset policy is `enable *`: preset enables (deb-systemd-helper relies on it)."""
     if ctx.options.preset_mode == "disable-only":
         return 0
-    return _change(ctx, "enable", patterns, lambda m, u: m.loader.rc.enable(u))
+    return _change(ctx, "enable", patterns, lambda m, u: m.installer(u).enable(u))
 
 
 def mask(ctx, verb, patterns) -> int:

@@ -138,6 +138,12 @@ def cat(ctx, verb, patterns) -> int:
             first = False
             ctx.print("# Unit %s is masked." % unit.id)
             continue
+        if unit.backend == "native":
+            if not first:
+                ctx.print()
+            first = False
+            ctx.out.write(manager.index.unit_files().cat(unit.id) or "")
+            continue
         config = manager.config(unit)
         if config is None:
             ctx.warn("No files found for %s." % unit.id)
