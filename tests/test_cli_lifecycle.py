@@ -309,3 +309,39 @@ def test_start_stop_in_a_cgroup(root, cgroup_dir):
     assert root.run("stop", "food").rc == 0
     assert wait_for(lambda: root.tagged() == [])
     assert not os.path.exists(unit_cgroup)
+
+
+def test_kill_from_a_session_the_daemon_spawned(root):
+    """Over ssh every systemctl runs below the sshd listener: `systemctl kill ssh` from such a
+    session must reach the listener (an ancestor, but the service's daemon, not ours: another
+    session, no terminal), while the caller's own session is never signalled."""
+    go, out = os.path.join(root.marks, "go"), os.path.join(root.marks, "out")
+    env = " ".join("%s=%s" % (k, v) for k, v in sorted(root.env().items())
+                   if k in ("SYSTEMCTL_SHIM_ROOT", "SYSTEMCTL_SHIM_CGROUP", "PYTHONPATH", "LANG"))
+    pidfile = root.pidfile("listener")
+    session = os.path.join(root.marks, "session.sh")          # what an ssh login would run
+    with open(session, "w") as handle:
+        handle.write('%s %s -m shim kill listener > %s 2>&1; echo "rc=$?" >> %s\n'
+                     % (env, sys.executable, out, out))
+    root.raw("listener", """\
+        #!/bin/sh
+        ### BEGIN INIT INFO
+        # Provides:          listener
+        # Short-Description: spawns sessions that run systemctl, like sshd
+        ### END INIT INFO
+        # pidfile: %(pidfile)s
+        case "$1" in
+          start) SHIM_TEST_TAG=%(tag)s sh -c 'while [ ! -e %(go)s ]; do sleep 0.05; done
+                   setsid sh %(session)s; sleep 1000' </dev/null >/dev/null 2>&1 &
+                 echo $! > %(pidfile)s ;;
+        esac
+        exit 0
+        """ % {"pidfile": pidfile, "tag": root.tag, "go": go, "session": session})
+    assert root.run("start", "listener").rc == 0
+    listener = root.daemon_pid("listener")
+    assert root.run("show", "-P", "MainPID", "listener").out == "%d\n" % listener
+    open(go, "w").close()
+    assert wait_for(lambda: os.path.exists(out) and "rc=" in open(out).read(), timeout=20)
+    with open(out) as handle:
+        assert handle.read() == "rc=0\n"
+    assert wait_for(lambda: not pid_alive(listener)), "the listener was not reached"
