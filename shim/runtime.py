@@ -7,7 +7,6 @@ a good pidfile reads a handful of small files).
 """
 
 import os
-import signal
 import time
 
 from shim import pidfile
@@ -21,7 +20,9 @@ from shim.state import Record, StateStore
 from shim.units import Unit
 
 # Signals after which a daemon's death counts as a clean exit (systemd's EXIT_CLEAN_DAEMON).
-CLEAN_SIGNALS = frozenset({signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGPIPE})
+# SIGHUP, SIGINT, SIGTERM, SIGPIPE as the plain numbers they are on Linux (`import signal` would
+# bring in enum, more than a tenth of Python's start-up; tests/test_cli_startup.py checks them).
+CLEAN_SIGNALS = frozenset({1, 2, 15, 13})
 _CONTROL_STATES = {"start": ("activating", "start"), "stop": ("deactivating", "stop"),
                    "reload": ("reloading", "reload"), "restart": ("activating", "start")}
 
@@ -108,6 +109,8 @@ class Inspector:
             return rt
         if self.masked(unit):
             rt.load_state = "masked"
+        elif unit.backend == "native":
+            rt.load_state = unit.extra["config"].load_state     # bad-setting, error
         if unit.backend == "target":
             return self._inspect_target(rt)
         rt.record = self.store.load(unit.id)
@@ -182,12 +185,25 @@ class Inspector:
         return True
 
     def _cheap_protected(self) -> set:
-        """PID 1, us and our ancestors: enough to refuse a pidfile without a full snapshot."""
-        protected, pid = {1, os.getpid()}, os.getppid()
-        while pid > 1 and pid not in protected:
-            protected.add(pid)
-            ref = ProcessRef.of(pid, self.ctx.proc)
-            pid = parent_pid(pid, self.ctx.proc) if ref else 0
+        """PID 1, us and our own ancestors (membership.protected_pids's rule: in our session, or
+        with a controlling terminal), read from a few stat files instead of a full snapshot."""
+        from shim.proc.identity import read_stat
+        from shim.proc.snapshot import parse_stat
+        proc_root = self.ctx.proc
+        protected = {1, os.getpid()}
+        raw = read_stat(os.getpid(), proc_root)
+        me = parse_stat(os.getpid(), raw) if raw else None
+        current = me
+        for _ in range(4096):                     # bounded: ancestry cannot be longer than that
+            if current is None or current.ppid <= 1:
+                break
+            raw = read_stat(current.ppid, proc_root)
+            parent = parse_stat(current.ppid, raw) if raw else None
+            if parent is None:
+                break
+            if parent.sid == me.sid or parent.tty_nr != 0:
+                protected.add(parent.pid)
+            current = parent
         return protected
 
     def tracking_for(self, rt: Runtime) -> Tracking:

@@ -15,10 +15,8 @@ the kernel when it dies.
 
 import errno
 import fcntl
-import json
 import os
 import time
-from contextlib import contextmanager
 
 from shim.plain import Plain
 from shim.proc.tracking import Tracking
@@ -78,7 +76,7 @@ class Record(Plain):
             record.control = Control(control["pid"], control["starttime"], str(control.get("verb", "")))
         if isinstance(data.get("last_exec"), dict):
             record.last_exec = {k: v for k, v in data["last_exec"].items()
-                                if k in ("verb", "pid", "code", "status", "time")
+                                if k in ("verb", "pid", "code", "status", "time", "cmd", "key")
                                 and isinstance(v, (int, str, float))}
         return record
 
@@ -114,7 +112,9 @@ class StateStore:
             return {}
         try:
             with open(self.exit_path(unit_id), "rb") as handle:
-                data = json.loads(handle.read(4096).decode("utf-8"))
+                raw = handle.read(4096)
+            import json   # here, not at the top: a unit we never started needs no json (nor re)
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):
             return {}
         if not isinstance(data, dict) or data.get("pid") != main.pid or \
@@ -173,6 +173,7 @@ class StateStore:
             return Record()
         if len(raw) > MAX_RECORD_BYTES:
             return Record()
+        import json       # only when there is a record to read: see main_exit()
         try:
             return Record.from_dict(json.loads(raw.decode("utf-8")))
         except (ValueError, UnicodeDecodeError):
@@ -181,6 +182,7 @@ class StateStore:
     def save(self, unit_id: str, record: Record) -> None:
         self._ensure_current_boot(writable=True)
         self._checked_boot, self._boot_ok = True, True
+        import json
         self._atomic_write(self.record_path(unit_id), json.dumps(record.to_dict(), sort_keys=True))
 
     def all_records(self) -> dict:
@@ -215,21 +217,12 @@ class StateStore:
             raise
 
     # --- locks ---------------------------------------------------------------------------------
-    @contextmanager
     def lock(self, unit_id: str):
         """Exclusive per-unit lock for the duration of a job: concurrent starts serialise."""
-        with self._lock_file(self._path("locks", unit_id, ".lock")):
-            yield
+        return self._lock_file(self._path("locks", unit_id, ".lock"))
 
-    @contextmanager
     def _lock_file(self, path: str):
-        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return _Flock(path)
 
     # --- logs ----------------------------------------------------------------------------------
     def prepare_log(self, unit_id: str) -> str:
@@ -258,6 +251,33 @@ class StateStore:
         except OSError:
             return []
         return [line for line in text.splitlines() if line.strip()][-lines:] if lines > 0 else []
+
+
+class _Flock:
+    """`with _Flock(path):` holds an exclusive flock() on path (created 0600) for the block.
+
+    A class, not @contextlib.contextmanager: contextlib (collections, functools) would cost every
+    command a sixth of Python's start-up, for two locks that only jobs take."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return None
+
+    def __exit__(self, *exc):
+        fd, self.fd = self.fd, -1
+        os.close(fd)
+        return False
 
 
 def _listdir(directory: str) -> list:

@@ -6,9 +6,14 @@ calls itself, where its pidfile may be. Live state (running? main pid?) is not h
 cross-distro alias table, and globs against the known units.
 """
 
+from __future__ import annotations
+
 import os
 import stat
-from typing import Optional
+
+TYPE_CHECKING = False      # typing costs ~3 ms at start-up; annotations are strings (__future__)
+if TYPE_CHECKING:
+    from typing import Optional
 
 from shim import names
 from shim.aliases import alias_family
@@ -104,6 +109,8 @@ class UnitIndex:
         self.init_d = ctx.path("/etc/init.d")
         self._by_script = {}
         self._scanned = None
+        self._unit_files = None
+        self._all = None
 
     # --- one name ------------------------------------------------------------------------------
     def resolve(self, unit_id: str) -> Unit:
@@ -115,14 +122,44 @@ class UnitIndex:
         base = unit_id[: -len(".service")]
         if base.endswith(".sh"):
             base = base[:-3]                   # foo.sh.service -> foo (service(8) does the same)
+        if self.prefer_native:
+            unit = self._native(unit_id)
+            if unit is not None:
+                return unit
         for candidate in (base,) + alias_family(base):
             unit = self._load(candidate)
             if unit is not None:
                 return self._as_alias(unit, unit_id)
-        for unit in self.all():                # last resort: LSB Provides: of every script
+        for unit in self.scripts():            # LSB Provides: of every script
             if unit_id in unit.names:
                 return unit
-        return not_found(unit_id)
+        unit = self._native(unit_id)           # a unit file where no script exists
+        return unit if unit is not None else not_found(unit_id)
+
+    # --- native unit files ---------------------------------------------------------------------
+    @property
+    def prefer_native(self) -> bool:
+        """Scripts are the units where a running init starts them at boot (so that systemctl acts
+        on what init started); SYSTEMCTL_SHIM_PREFER_NATIVE=1 makes unit files win, as on
+        systemd (a container, the PID-1 mode)."""
+        return self.ctx.env.get("SYSTEMCTL_SHIM_PREFER_NATIVE", "") in ("1", "yes", "true")
+
+    def unit_files(self):
+        if self._unit_files is None:
+            from shim.backends.native import UnitFiles   # only when no script answers
+            self._unit_files = UnitFiles(self.ctx.root)
+        return self._unit_files
+
+    def _native(self, unit_id: str):
+        found = self.unit_files().find(unit_id)
+        if found is None or found.masked or found.is_template:
+            return None
+        config = self.unit_files().load(found.id)
+        return Unit(id=found.id, backend="native", source_path=found.fragment_path,
+                    names=tuple(found.names) or (found.id,), script="",
+                    description=config.description or found.id, pidfile=config.pid_file,
+                    pidfiles=(config.pid_file,) if config.pid_file else (),
+                    can_reload=bool(config.exec_reload), extra={"config": config})
 
     def _as_alias(self, unit: Unit, requested: str) -> Unit:
         if requested in unit.names:
@@ -153,6 +190,24 @@ class UnitIndex:
 
     # --- all units -----------------------------------------------------------------------------
     def all(self) -> list:
+        """Every service unit: scripts, and unit files no script shadows (sorted by name)."""
+        if self._all is None:
+            scripts = self.scripts()
+            taken = {name for unit in scripts for name in unit.names}
+            native = []
+            for name in self.unit_files().all():
+                if not name.endswith(".service") or name in taken or name.endswith("@.service"):
+                    continue
+                unit = self._native(name)
+                if unit is not None and unit.id == name and not (set(unit.names) & taken):
+                    native.append(unit)
+            if self.prefer_native:
+                own = {name for unit in native for name in unit.names}
+                scripts = [u for u in scripts if not set(u.names) & own]
+            self._all = sorted(scripts + native, key=lambda u: u.id)
+        return self._all
+
+    def scripts(self) -> list:
         """Every service unit this machine has a script for (sorted by name)."""
         if self._scanned is None:
             units = []
