@@ -4,13 +4,11 @@
 that cannot escape /etc/init.d); globs are kept unchanged where the verb allows them.
 """
 
-import fnmatch
-import string
-
 UNIT_TYPES = ("service", "socket", "target", "device", "mount", "automount", "swap", "timer",
               "path", "slice", "scope")
 # Sort order of `list-units` / `list-unit-files`: by type suffix, then by name.
-_VALID_CHARS = frozenset(string.ascii_letters + string.digits + ":-_.\\@")
+# string.ascii_letters + string.digits, spelled out: `string` costs an import on every call.
+_VALID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" ":-_.\\@")
 _GLOB_CHARS = frozenset("*?[")
 _VALID_GLOB_CHARS = _VALID_CHARS | frozenset("[]!-*?")
 UNIT_NAME_MAX = 256
@@ -73,7 +71,11 @@ def mangle(name: str, *, allow_globs: bool = True, suffix: str = ".service") -> 
 
 
 def matches(pattern: str, name: str) -> bool:
-    """fnmatch as systemd uses it on unit names (case-sensitive, no special slashes)."""
+    """fnmatch as systemd uses it on unit names (case-sensitive, no special slashes).
+
+    fnmatch is imported here, not at the top: it pulls in re and enum, which the verbs that
+    never glob (is-active cron) should not pay for at start-up."""
+    import fnmatch
     return fnmatch.fnmatchcase(name, pattern)
 
 

@@ -8,9 +8,14 @@ root or is reached through a symlink owned by someone else, the pid must already
 service. Anything else is refused with a reason, and the pidfile is simply not used.
 """
 
+from __future__ import annotations
+
 import os
 import stat
-from typing import Callable
+
+TYPE_CHECKING = False      # typing costs ~3 ms at start-up; annotations are strings (__future__)
+if TYPE_CHECKING:
+    from typing import Callable
 
 from shim.plain import Plain
 from shim.proc.identity import read_stat

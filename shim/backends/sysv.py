@@ -1,7 +1,6 @@
 """SysV init scripts (Debian/Devuan `/etc/init.d` with LSB headers) and rc-link enablement."""
 
 import os
-import re
 
 from shim import names
 from shim.backends.lsb import parse
@@ -9,8 +8,41 @@ from shim.units import Unit
 
 ALL_RUNLEVELS = ("S", "0", "1", "2", "3", "4", "5", "6")
 START_RUNLEVELS = ("S", "2", "3", "4", "5")      # the ones update-rc.d enable/disable toggle
-_INITDEFAULT = re.compile(r"^[^#:]*:([0-6Ss]):initdefault:", re.MULTILINE)
-_LINK = re.compile(r"^([SK])(\d\d)(.+)$")
+# What was re.compile(r"^[^#:]*:([0-6Ss]):initdefault:", re.MULTILINE) and r"^([SK])(\d\d)(.+)$",
+# matched by hand (_initdefault, _link): `re` (with enum) costs more than a third of Python's own
+# start-up and is-enabled reads both. tests/test_cli_startup.py holds them to the expressions.
+INITDEFAULT = r"^[^#:]*:([0-6Ss]):initdefault:"
+LINK = r"^([SK])(\d\d)(.+)$"
+_LEVELS = frozenset("0123456Ss")
+
+
+def _initdefault(text: str):
+    """INITDEFAULT's group 1 (searched, MULTILINE), or None."""
+    pos = 0
+    while True:
+        colon = text.find(":", pos)
+        if colon < 0:
+            return None
+        if text.find("#", pos, colon) < 0 and text[colon + 1:colon + 2] in _LEVELS \
+                and text.startswith(":initdefault:", colon + 2):
+            return text[colon + 1]
+        newline = text.find("\n", pos)
+        if newline < 0:
+            return None
+        pos = newline + 1
+
+
+def _link(entry: str):
+    """LINK.match(entry).group(1, 3) ('S'|'K', script name), or None."""
+    if entry[:1] not in ("S", "K") or not entry[1:3].isdecimal() or len(entry[1:3]) != 2:
+        return None
+    name = entry[3:]
+    newline = name.find("\n")
+    if newline >= 0:
+        if newline != len(name) - 1:
+            return None
+        name = name[:-1]
+    return (entry[0], name) if name else None
 
 
 def unit_from_script(name: str, path: str, source: str, text: str) -> Unit:
@@ -51,10 +83,10 @@ def _modern_run(path: str) -> str:
 def default_runlevel(ctx) -> str:
     try:
         with open(ctx.path("/etc/inittab")) as handle:
-            match = _INITDEFAULT.search(handle.read())
+            level = _initdefault(handle.read())
     except OSError:
-        match = None
-    return match.group(1).upper() if match else "2"
+        level = None
+    return level.upper() if level else "2"
 
 
 def runlevel_target(level: str) -> str:
@@ -83,9 +115,9 @@ class RcLinks:
             except OSError:
                 continue
             for entry in entries:
-                match = _LINK.match(entry)
-                if match and match.group(3) in (name, name + ".sh"):
-                    found.setdefault(level, []).append((match.group(1), os.path.join(directory, entry)))
+                match = _link(entry)
+                if match and match[1] in (name, name + ".sh"):
+                    found.setdefault(level, []).append((match[0], os.path.join(directory, entry)))
         return found
 
     def started_in(self, unit: Unit) -> tuple:
