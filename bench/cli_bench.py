@@ -16,8 +16,9 @@ through the shim, then times, interleaved round-robin so drift hits every comman
   the installed console script (if one for this interpreter exists) and as `python3 -m shim`.
 
 With --installed the shim is the pip-installed one (no PYTHONPATH to the checkout; how
-bench/in-box runs it). Prints the medians in ms and each as a ratio to the three baselines. If /etc/init.d/cron exists and we
-are root inside a private PID namespace (tests/run), the same is measured on the real cron.
+bench/in-box runs it). Prints the medians in ms and each as a ratio to the three baselines.
+If /etc/init.d/cron exists and we are root inside a private PID namespace (tests/run), the same
+is measured on the real cron.
 The goal: `is-active`, `is-enabled`, `show -p X --value` within 2x of `python3 -c pass` in a clean
 box, `status` and `list-units` within 3x.
 
@@ -104,7 +105,7 @@ def run_once(argv, env):
 def measure(commands, env, runs):
     """{label: [seconds...]}, interleaved: one run of each command per round."""
     times = {label: [] for label in commands}
-    for label, argv in commands.items():          # warm the page cache once
+    for argv in commands.values():                # warm the page cache once
         run_once(argv, env)
     for _ in range(runs):
         for label, argv in commands.items():

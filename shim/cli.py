@@ -236,7 +236,7 @@ def _fast_parse(argv, verb):
     tail = tail.replace("[--]", "").strip()          # "<unit>...", "[<unit>...]", "[<pattern>...]", ""
     positional = tail.strip("[]").replace("...", "") or None
     args, spelled = {}, {}
-    for names, key, takes, default in _option_table():
+    for names, key, _takes, default in _option_table():
         args[key] = [] if key in _FAST_LISTS else default
         for name in names:
             spelled[name] = key
@@ -424,17 +424,15 @@ def main(argv=None) -> int:
         return error.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:                     # `systemctl status | head`: not an error
+        sys.stdout = None
+        return 0
     except OSError as error:
         # The machine said no (read-only /run, a full disk, a permission): one clear line.
         where = " %s:" % error.filename if error.filename else ""
         sys.stderr.write("Failed to %s:%s %s\n" % (" ".join(argv[:1]) or "run", where,
                                                   error.strerror or error))
         return 1
-    except BrokenPipeError:
-        try:
-            sys.stdout = None
-        finally:
-            return 0
     except Exception as error:  # never a traceback in the user's face; say what broke
         sys.stderr.write("systemctl-shim: internal error: %s: %s\n" % (type(error).__name__, error))
         if os.environ.get("SYSTEMCTL_SHIM_DEBUG"):

@@ -2,7 +2,8 @@
 config_parse_exec() and replace_env_argv()).
 
 `parse(value, resolve)` gives `ExecCommand`s whose argv keeps `$VAR`/`${VAR}` unexpanded
-(specifiers are resolved word by word through `resolve`, after unquoting, as systemd does); `expand(argv, env)` does the run-time expansion;
+(specifiers are resolved word by word through `resolve`, after unquoting, as systemd does);
+`expand(argv, env)` does the run-time expansion;
 `find_executable(name, exists)` the compiled-in search path for bare names.
 """
 
@@ -98,7 +99,7 @@ def parse(value: str, resolve=None) -> list:
             path = resolve(first[f:], True)
         except ValueError as e:
             raise ExecError("Failed to resolve unit specifiers in '%s'%s: %s"
-                            % (first[f:], suffix, e), not ignore)
+                            % (first[f:], suffix, e), not ignore) from None
         if not path:
             raise ExecError("Empty path in command line%s: '%s'" % (suffix, rest), not ignore)
         if any(c in _SAFE_BAD for c in path):
@@ -125,7 +126,7 @@ def parse(value: str, resolve=None) -> list:
             try:
                 word, pos = extract_word(text, pos)
             except WordError:
-                raise ExecError("Invalid syntax, ignoring: %s" % rest, not ignore)
+                raise ExecError("Invalid syntax, ignoring: %s" % rest, not ignore) from None
             if word is None:
                 break
             pos = _skip_ws(text, pos)          # extract_first_word() eats trailing separators
@@ -133,7 +134,7 @@ def parse(value: str, resolve=None) -> list:
                 argv.append(resolve(word, False))
             except ValueError as e:
                 raise ExecError("Failed to resolve unit specifiers in %s%s: %s"
-                                % (word, suffix, e), not ignore)
+                                % (word, suffix, e), not ignore) from None
         if not argv or not argv[0]:
             raise ExecError("Empty executable name or zeroeth argument%s: %s" % (suffix, rest),
                             not ignore)

@@ -246,7 +246,7 @@ def parse_timespan(value: str, default_unit: int = USEC) -> int:
             raise ValueError(value)
         while pos < n and text[pos] in WHITESPACE:
             pos += 1
-        for unit, mult in _UNITS:
+        for unit, mult in _UNITS:  # noqa: B007 - mult is read after the loop
             if text.startswith(unit, pos) and not (pos + len(unit) < n and text[pos + len(unit)].isalpha()):
                 pos += len(unit)
                 break
@@ -280,11 +280,11 @@ def unit_name_unescape(text: str) -> str:
             out.append("/")
         elif c == "\\":
             if text[i + 1:i + 2] != "x" or len(text) < i + 4:
-                raise SpecifierError("Invalid argument")
+                raise SpecifierError("Invalid argument") from None
             try:
                 out.append(chr(int(text[i + 2:i + 4], 16)))
             except ValueError:
-                raise SpecifierError("Invalid argument")
+                raise SpecifierError("Invalid argument") from None
             i += 3
         else:
             out.append(c)
