@@ -185,25 +185,35 @@ class Inspector:
         return True
 
     def _cheap_protected(self) -> set:
-        """PID 1, us and our own ancestors (membership.protected_pids's rule: in our session, or
-        with a controlling terminal), read from a few stat files instead of a full snapshot."""
+        """PID 1, us and our ancestors (membership.protected_pids), read from a few stat files
+        instead of a full snapshot, except an ancestor that can only be a service's daemon: outside
+        our session, no terminal, a child of init or of a unit's keeper (the sshd listener when
+        systemctl runs over ssh), whose pidfile we may believe."""
         from shim.proc.identity import read_stat
         from shim.proc.snapshot import parse_stat
         proc_root = self.ctx.proc
         protected = {1, os.getpid()}
         raw = read_stat(os.getpid(), proc_root)
         me = parse_stat(os.getpid(), raw) if raw else None
+        chain = []
         current = me
         for _ in range(4096):                     # bounded: ancestry cannot be longer than that
             if current is None or current.ppid <= 1:
                 break
             raw = read_stat(current.ppid, proc_root)
-            parent = parse_stat(current.ppid, raw) if raw else None
-            if parent is None:
-                break
-            if parent.sid == me.sid or parent.tty_nr != 0:
-                protected.add(parent.pid)
-            current = parent
+            current = parse_stat(current.ppid, raw) if raw else None
+            if current is not None:
+                chain.append(current)
+        keepers = None
+        for proc in chain:
+            daemon_like = me is not None and proc.sid != me.sid and proc.tty_nr == 0
+            if daemon_like and proc.ppid not in (0, 1):
+                if keepers is None:
+                    keepers = {r.tracking.keeper.pid for r in self.store.all_records().values()
+                               if r.tracking.keeper}
+                daemon_like = proc.ppid in keepers
+            if not daemon_like:
+                protected.add(proc.pid)
         return protected
 
     def tracking_for(self, rt: Runtime) -> Tracking:

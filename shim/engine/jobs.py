@@ -299,7 +299,9 @@ class Runner:
 
         cgroup_dirs = [d for d in [tracking.cgroup] + list(extra) if d]
         report = killer.terminate(collect, signo=signal.SIGTERM, timeout=ctx.stop_timeout,
-                                  cgroups=cgroup_dirs, proc_root=ctx.proc)
+                                  cgroups=cgroup_dirs, proc_root=ctx.proc,
+                                  allow=(main_pid,) if main_pid else (),
+                                  keepers=(tracking.keeper.pid,) if tracking.keeper else ())
         if report.escalated and not ctx.options.quiet:
             ctx.warn("%s: processes remained %gs after SIGTERM; sent SIGKILL." % (unit.id, ctx.stop_timeout))
         if report.survivors:

@@ -54,7 +54,9 @@ def kill_unit(manager, unit, whom: str, signo: int, value=None) -> None:
 
     cgroup_dirs = [d for d in [tracking.cgroup] + list(rt.extra_cgroups) if d]
     report = killer.send(collect, signo, value=value, first=first, cgroups=cgroup_dirs,
-                         freeze=(base == "all" and value is None), proc_root=ctx.proc)
+                         freeze=(base == "all" and value is None), proc_root=ctx.proc,
+                         allow=(main.pid,) if main else (),
+                         keepers=(tracking.keeper.pid,) if tracking.keeper else ())
     if report.signalled and base in ("main", "all"):
         record = manager.store.load(unit.id)
         if record.state == "started":

@@ -199,10 +199,13 @@ def _ordered(members: Dict[int, ProcessRef], first: Sequence[int], protected: Se
 
 
 def send(collect: Collect, signo: int, *, value: int = None, first: Sequence[int] = (),
-         cgroups: Sequence[str] = (), freeze: bool = True, proc_root: str = "/proc") -> KillReport:
-    """Signal every member once. collect(snapshot) names the members (membership.compute)."""
+         cgroups: Sequence[str] = (), freeze: bool = True, proc_root: str = "/proc",
+         allow: Sequence[int] = (), keepers: Sequence[int] = ()) -> KillReport:
+    """Signal every member once. collect(snapshot) names the members (membership.compute).
+    `allow`: the unit's main pid, which may be signalled though an ancestor of ours when it is
+    outside our session (membership.protected_pids)."""
     snapshot = Snapshot.take(proc_root)
-    protected = protected_pids(snapshot)
+    protected = protected_pids(snapshot, allow=allow, keepers=keepers)
     members = _members(collect, snapshot, protected)
     report = KillReport()
     if value is not None:
@@ -249,17 +252,19 @@ def _send_unfrozen(collect: Collect, signo: int, members: Dict[int, ProcessRef],
     return report
 
 
-def _remaining(collect: Collect, proc_root: str) -> Dict[int, ProcessRef]:
+def _remaining(collect: Collect, proc_root: str, allow: Sequence[int] = (),
+               keepers: Sequence[int] = ()) -> Dict[int, ProcessRef]:
     snapshot = Snapshot.take(proc_root)
-    return _members(collect, snapshot, protected_pids(snapshot))
+    return _members(collect, snapshot, protected_pids(snapshot, allow=allow, keepers=keepers))
 
 
-def _wait_empty(collect: Collect, timeout: float, proc_root: str) -> Dict[int, ProcessRef]:
+def _wait_empty(collect: Collect, timeout: float, proc_root: str,
+                allow: Sequence[int] = (), keepers: Sequence[int] = ()) -> Dict[int, ProcessRef]:
     """Poll (20 ms, growing) until no member is left or the timeout passes; zombies do not count."""
     deadline = time.monotonic() + timeout
     delay = 0.02
     while True:
-        left = _remaining(collect, proc_root)
+        left = _remaining(collect, proc_root, allow, keepers)
         now = time.monotonic()
         if not left or now >= deadline:
             return left
@@ -268,22 +273,24 @@ def _wait_empty(collect: Collect, timeout: float, proc_root: str) -> Dict[int, P
 
 
 def terminate(collect: Collect, *, signo: int = signal.SIGTERM, timeout: float = 90.0,
-              final: int = signal.SIGKILL, cgroups: Sequence[str] = (), proc_root: str = "/proc") -> TerminateReport:
+              final: int = signal.SIGKILL, cgroups: Sequence[str] = (), proc_root: str = "/proc",
+              allow: Sequence[int] = (), keepers: Sequence[int] = ()) -> TerminateReport:
     """Stop a unit's processes the way systemd does with KillMode=control-group: the signal and a
     SIGCONT (so stopped members see it) to every member, wait, then `final` to what is left."""
-    report = send(collect, signo, cgroups=cgroups, proc_root=proc_root)
+    report = send(collect, signo, cgroups=cgroups, proc_root=proc_root, allow=allow, keepers=keepers)
     signalled = list(report.signalled)
     if signo not in (signal.SIGCONT, signal.SIGKILL):
         for ref in signalled:
             signal_ref(ref, signal.SIGCONT, proc_root=proc_root)
-    left = _wait_empty(collect, timeout, proc_root)
+    left = _wait_empty(collect, timeout, proc_root, allow, keepers)
     if not left or not final:
         return TerminateReport(False, sorted(left.values()), signalled)
     snapshot = Snapshot.take(proc_root)
-    protected = protected_pids(snapshot)
+    protected = protected_pids(snapshot, allow=allow, keepers=keepers)
     for path in _exclusive_cgroups(cgroups, snapshot, set(_members(collect, snapshot, protected)), protected):
         cgroup_fs.kill(path)
-    signalled += send(collect, final, cgroups=cgroups, proc_root=proc_root).signalled
-    left = _wait_empty(collect, FINAL_WAIT, proc_root)
+    signalled += send(collect, final, cgroups=cgroups, proc_root=proc_root, allow=allow,
+                      keepers=keepers).signalled
+    left = _wait_empty(collect, FINAL_WAIT, proc_root, allow, keepers)
     return TerminateReport(True, sorted(left.values()), signalled)
 

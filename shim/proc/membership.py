@@ -32,23 +32,28 @@ def ancestors(snapshot: Snapshot, pid: int) -> Set[int]:
     return found
 
 
-def protected_pids(snapshot: Snapshot, self_pid: Optional[int] = None) -> Set[int]:
-    """Never members, never signalled: PID 1, ourselves, kernel threads, and our ancestors that
-    are the caller's own: in our session (the shell, sudo, a service's script that runs
-    `systemctl kill` on itself) or holding a controlling terminal (someone's interactive login).
+def protected_pids(snapshot: Snapshot, self_pid: Optional[int] = None,
+                   allow: Iterable[int] = (), keepers: Iterable[int] = ()) -> Set[int]:
+    """Never members, never signalled: PID 1, ourselves, every ancestor (the shell that runs us,
+    sudo, the sshd connection we came in through, a service's script that runs `systemctl kill` on
+    itself), and kernel threads.
 
-    An ancestor beyond that is some service's daemon that spawned the caller's session, and is
-    exactly what the admin may be naming: over ssh, every systemctl runs below the sshd listener,
-    and `systemctl kill ssh` / `restart ssh` must reach it (its per-connection sessions stay: they
-    are logins, never members). A cron job's `systemctl restart cron` likewise reaches cron."""
+    `allow`: the unit's validated main process, which may be an ancestor only as some service's
+    daemon that spawned the caller's session: outside our session, without a terminal, a child of
+    init or of the unit's keeper (`keepers`), i.e. a daemon, never a process in between. Over ssh
+    every systemctl runs below the sshd listener, and `systemctl kill ssh` must reach it; the
+    connection we came in through stays protected, so the caller is never cut off."""
     me = os.getpid() if self_pid is None else self_pid
-    protected = {INIT_PID, me}
+    above = ancestors(snapshot, me)
+    protected = {INIT_PID, me} | above
     protected.update(p.pid for p in snapshot.procs.values() if p.is_kernel_thread)
     mine = snapshot.get(me)
-    for pid in ancestors(snapshot, me):
-        proc = snapshot.get(pid)
-        if proc is None or mine is None or proc.sid == mine.sid or proc.tty_nr != 0:
-            protected.add(pid)
+    for pid in allow:
+        proc = snapshot.get(pid) if pid else None
+        if proc is not None and mine is not None and pid in above and pid != INIT_PID \
+                and proc.sid != mine.sid and proc.tty_nr == 0 and not proc.is_kernel_thread \
+                and (proc.ppid in (0, INIT_PID) or proc.ppid in set(keepers)):
+            protected.discard(pid)
     return protected
 
 
@@ -216,7 +221,8 @@ def _main_pid_acceptable(snapshot: Snapshot, main_pid: Optional[int], tracking: 
 
 def compute(snapshot: Snapshot, tracking: Tracking, *, main_pid: Optional[int] = None,
             extra_cgroups: Sequence[str] = (), cgroup_root: Optional[str] = None) -> Membership:
-    protected = protected_pids(snapshot)
+    protected = protected_pids(snapshot, allow=(main_pid,) if main_pid else (),
+                               keepers=(tracking.keeper.pid,) if tracking.keeper else ())
     exempt = {ref.pid for ref in tracking.processes}
     own_cgroup = _cgroup_pids([tracking.cgroup] if tracking.cgroup else [], cgroup_root)
     extra = _cgroup_pids(extra_cgroups, cgroup_root) or set()
@@ -286,7 +292,7 @@ def group_ref(snapshot: Snapshot, key: str, group_id: int) -> ProcessRef:
 def adopt(snapshot: Snapshot, main_pid: int) -> Tracking:
     """Tracking for a service we did not start (boot, `service`, rc-service): the main pid, its
     descendants (logins excluded) and its session/process group when adopting them is safe."""
-    protected = protected_pids(snapshot)
+    protected = protected_pids(snapshot, allow=(main_pid,))
     main = snapshot.get(main_pid)
     if main_pid <= 0 or not _alive(main, protected):
         return Tracking(adopted=True)
