@@ -88,7 +88,9 @@ class _Decoding:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    memo = None
+
+    def __init__(self):
+        self.memo = {}                          # the scanner shares key strings through it
 
     @staticmethod
     def parse_constant(name):
@@ -107,7 +109,7 @@ def read_json(text: str):
     start = len(text) - len(text.lstrip(" \t\n\r"))
     try:
         value, end = _json.make_scanner(_Decoding())(text, start)
-    except StopIteration:
+    except (StopIteration, RecursionError, SystemError):
         raise ValueError("not JSON") from None
     if text[end:].strip(" \t\n\r"):
         raise ValueError("extra data after the JSON value")

@@ -35,3 +35,9 @@ def test_agrees_with_json_on_what_we_write():
 def test_refuses_what_is_not_one_json_value(text):
     with pytest.raises(ValueError):
         read_json(text)
+
+
+@pytest.mark.parametrize("text", ["{not json\x00\xff", "{\"a\": 1, ", "{1: 2}", "[\"\\ud800\"", "\x00"])
+def test_garbage_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        read_json(text)
