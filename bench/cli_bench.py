@@ -35,19 +35,18 @@ x = ratio to `python3 -c pass` / to `python3 -I -S -c pass`; a shared 2-core hos
     status                     57.3  4.63x / 6.27x      43.0  3.15x / 4.05x
     list-units --all           60.6  4.90x / 6.63x      40.2  2.94x / 3.78x
 
-At 59896ad (`sudo bench/in-box -n 21`, the installed `systemctl`, same box, same run per column):
+At 848c53a (`sudo bench/in-box -n 21`, the installed `systemctl`, one run per column):
 
     verb                       temp-root daemon we started   Debian's cron, started at boot
-    python3 -c pass            13.9                          13.1
-    python3 -I -S -c pass      10.2                           9.8
-    is-active                  31.3  2.26x / 3.06x           20.0  1.53x / 2.04x
-    is-enabled                 20.4  1.47x / 1.99x           21.4  1.64x / 2.19x
-    show -p MainPID --value    33.3  2.40x / 3.25x           22.6  1.73x / 2.31x
-    status                     32.9  2.37x / 3.21x           22.1  1.69x / 2.26x
-    list-units --all           40.0  2.89x / 3.91x           46.5  3.55x / 4.75x
+    python3 -c pass             9.7                          10.2
+    python3 -I -S -c pass       7.3                           8.2
+    is-active                  15.4  1.59x / 2.11x           16.6  1.63x / 2.04x
+    is-enabled                 14.4  1.49x / 1.98x           17.3  1.70x / 2.12x
+    show -p MainPID --value    16.6  1.72x / 2.28x           19.7  1.94x / 2.42x
+    status                     16.4  1.70x / 2.26x           16.5  1.62x / 2.02x
+    list-units --all           26.3  2.71x / 3.61x           35.9  3.53x / 4.40x
 
-Left: a unit we started has a JSON record, and `json` imports `re` (about 10 ms); list-units in
-the box reads the ~100 unit files Debian's packages ship (the native loader).
+Left: list-units in the real box parses the ~100 unit files Debian's packages ship.
 
 Gone from the hot path: docopt (+re, typing, enum: 11 ms in the box) for the common shapes,
 dataclasses (+inspect, dis, ast, tokenize: 14 ms) from shim/proc. What is left is imported by
