@@ -20,16 +20,13 @@ ASSIGNED_PIDFILE = (
 PIDFILE_OPTION = r"""--pidfile[= ]+["']?(/[^\s"';`$]+)"""
 _PIDFILE_NAMES = ("PIDFILE=", "PIDFile=", "pidfile=", "PID_FILE=", "pid_file=")
 _PIDFILE_STOP = frozenset("\"';`$")
-_compiled = {}
 
 
-def _regex(pattern):
-    """`pattern` compiled on first use (re is imported only by a script that needs it)."""
-    regex = _compiled.get(pattern)
-    if regex is None:
-        import re
-        regex = _compiled[pattern] = re.compile(pattern)
-    return regex
+def regex(pattern):
+    """`pattern` compiled on first use: re is imported only by a script that needs it (start-up
+    time), and re's own cache keeps the compiled pattern, so there is no state of ours."""
+    import re
+    return re.compile(pattern)
 
 
 class ScriptInfo(Plain):
@@ -196,7 +193,7 @@ def _collect_pidfile(line: str, info: ScriptInfo) -> None:
     if found:
         info.pidfiles.append(found)
     if "--pidfile" in line:
-        for option in _regex(PIDFILE_OPTION).finditer(line):
+        for option in regex(PIDFILE_OPTION).finditer(line):
             info.pidfiles.append(option.group(1))
 
 

@@ -4,6 +4,7 @@ import os
 
 from shim.backends.sysv import RcLinks, RcToolError
 from shim.units import Unit
+from shim.backends.lsb import regex
 
 RC_SVCDIR = "/run/openrc"
 # OpenRC's state directories, in the order rc_service_state() looks at them.
@@ -12,20 +13,11 @@ STATES = ("started", "starting", "stopping", "inactive", "failed", "wasinactive"
 # Marks on which openrc-run's start does nothing ("has already been started", "has already
 # started, but is inactive") and exits 0.
 MARKS_THAT_BLOCK_START = ("started", "inactive")
-# Compiled on first use (_regex): only an OpenRC script's parse needs them, and `re` (with enum)
+# Compiled on first use (lsb.regex): only an OpenRC script's parse needs them, and `re` (with enum)
 # costs more than a third of Python's own start-up for every other command.
 _ASSIGN = r"""^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(?:"([^"]*)"|'([^']*)'|([^\s;#]*))"""
 _VAR = r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)"
 _RELOAD_FUNCTION = r"(?m)^\s*reload\s*\(\)"
-_compiled = {}
-
-
-def _regex(pattern):
-    regex = _compiled.get(pattern)
-    if regex is None:
-        import re
-        regex = _compiled[pattern] = re.compile(pattern)
-    return regex
 
 
 def machine_uses_openrc(ctx) -> bool:
@@ -65,7 +57,7 @@ def _expand(value: str, variables: dict) -> str:
         if name in variables and variables[name] != "":
             return variables[name]
         return (match.group(2) or "").strip("\"'")
-    return _regex(_VAR).sub(substitute, value)
+    return regex(_VAR).sub(substitute, value)
 
 
 def _assignments(text: str, variables: dict) -> dict:
@@ -83,7 +75,7 @@ def _assignments(text: str, variables: dict) -> dict:
             continue
         if depth:
             continue
-        match = _regex(_ASSIGN).match(line)
+        match = regex(_ASSIGN).match(line)
         if match:
             raw = next(g for g in match.groups()[1:] if g is not None)
             variables[match.group(1)] = _expand(raw, variables)
@@ -118,7 +110,7 @@ def unit_from_script(ctx, name: str, path: str, source: str, text: str) -> Unit:
         description=description or unit_id,
         pidfile=pidfiles[0] if variables.get("pidfile") else "",
         pidfiles=tuple(dict.fromkeys(pidfiles)),
-        can_reload="reload" in commands.split() or bool(_regex(_RELOAD_FUNCTION).search(text)),
+        can_reload="reload" in commands.split() or bool(regex(_RELOAD_FUNCTION).search(text)),
         extra={"command": variables.get("command", ""),
                "supervisor": variables.get("supervisor", "")},
     )
