@@ -484,6 +484,14 @@ class _Loader:
         self.success_action_set = False
         self.parse_error = False
 
+    def list_for(self, field: str, value: str):
+        """A list setting: an empty assignment resets it (None: nothing more to parse), else the
+        list that the assignment's words extend."""
+        if not value:
+            self.v[field] = []
+            return None
+        return self.v.setdefault(field, [])
+
     def warn(self, a, msg):
         self.warnings.append("%s:%d: %s" % (a.path, a.line, msg))
 
@@ -556,10 +564,9 @@ class _Loader:
             if r is not None:
                 self.v["description"] = r
         elif k == "Documentation":
-            if not v:
-                self.v["documentation"] = []
+            docs = self.list_for("documentation", v)
+            if docs is None:
                 return True
-            docs = self.v.setdefault("documentation", [])
             for word in v.split():
                 word = self.spec(a, word)
                 if word is None:
@@ -572,10 +579,9 @@ class _Loader:
                 docs.append(word)
         elif k in _DEP_KEYS:
             field = _DEP_KEYS[k]
-            if not v:
-                self.v[field] = []
+            lst = self.list_for(field, v)
+            if lst is None:
                 return True
-            lst = self.v.setdefault(field, [])
             for word in v.split():
                 name = self.spec(a, word)
                 if name is None:
@@ -643,10 +649,9 @@ class _Loader:
         k, v = a.key, a.value
         if k in _INSTALL_LISTS:
             field = _INSTALL_LISTS[k]
-            if not v:
-                self.v[field] = []
+            lst = self.list_for(field, v)
+            if lst is None:
                 return True
-            lst = self.v.setdefault(field, [])
             for word in v.split():
                 name = self.spec(a, word)
                 if name and name not in lst:
@@ -791,10 +796,9 @@ class _Loader:
                 return True
             self.v[k.lower()] = r
         elif k == "SupplementaryGroups":
-            if not v:
-                self.v["supplementary_groups"] = []
+            lst = self.list_for("supplementary_groups", v)
+            if lst is None:
                 return True
-            lst = self.v.setdefault("supplementary_groups", [])
             for word in v.split():
                 r = self.spec(a, word)
                 if r and _valid_user(r):
@@ -828,10 +832,9 @@ class _Loader:
                     self.warn(a, "Failed to parse RuntimeDirectoryPreserve=, ignoring: %s" % v)
         elif k in _DIR_KEYS:
             field = _DIR_KEYS[k]
-            if not v:
-                self.v[field] = []
+            lst = self.list_for(field, v)
+            if lst is None:
                 return True
-            lst = self.v.setdefault(field, [])
             for word in v.split():
                 r = self.spec(a, word)
                 if r is None:
@@ -857,10 +860,9 @@ class _Loader:
             self.v.setdefault("environment_files", []).append((path, ignore))
         elif k in ("PassEnvironment", "UnsetEnvironment"):
             field = "pass_environment" if k == "PassEnvironment" else "unset_environment"
-            if not v:
-                self.v[field] = []
+            lst = self.list_for(field, v)
+            if lst is None:
                 return True
-            lst = self.v.setdefault(field, [])
             pos = 0
             while True:
                 try:
