@@ -136,6 +136,16 @@ class StateStore:
     def log_path(self, unit_id):
         return self._path("logs", unit_id, ".log")
 
+    def console_path(self) -> str:
+        """Where keepers also copy their units' output (prefixed with the unit name): the path
+        written to `<state dir>/console` by the container's PID 1 (`systemctl init`), so that
+        `docker logs` shows the services. Empty when no PID-1 mode runs."""
+        try:
+            with open(os.path.join(self.directory, "console")) as handle:
+                return handle.read(4096).strip()
+        except OSError:
+            return ""
+
     def exit_path(self, unit_id):
         """Where the unit's keeper writes how its main process ended."""
         return self._path("units", unit_id, ".exit")

@@ -190,7 +190,7 @@ def exit_record(pid: int, starttime: int, status: int) -> dict:
     return {"pid": pid, "starttime": starttime, "code": code, "status": value, "time": time.time()}
 
 
-def _write_exit(path: str, record: dict) -> None:
+def write_exit(path: str, record: dict) -> None:
     """Atomically, as JSON (written by hand: only numbers and a fixed word go in)."""
     tmp = "%s.%d.tmp" % (path, os.getpid())
     text = '{"pid": %d, "starttime": %d, "code": "%s", "status": %d, "time": %r}' % (
@@ -262,7 +262,7 @@ def _keep(main, exit_path, output_r=None, log=None, wakeup=None) -> None:
     while True:
         for pid, status in _reap_ready():
             if main is not None and pid == main.pid and exit_path:
-                _write_exit(exit_path, exit_record(main.pid, main.starttime, status))
+                write_exit(exit_path, exit_record(main.pid, main.starttime, status))
                 main = None
         try:
             os.waitpid(-1, os.WNOHANG)          # probe only: raises once no child is left
@@ -347,7 +347,7 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
         exit_path = spec.get("exit_path")
         for dead, dead_status in reaped:        # the main process may be gone already
             if main is not None and dead == main.pid and exit_path:
-                _write_exit(exit_path, exit_record(main.pid, main.starttime, dead_status))
+                write_exit(exit_path, exit_record(main.pid, main.starttime, dead_status))
                 main = None
         _keep(main, exit_path, output_r, log, wakeup)
     return 0
