@@ -12,6 +12,9 @@ Usage:
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (status | show | reset-failed) [--] [<unit>...]
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-enabled | enable | disable | reenable | mask | unmask | preset) [--] <unit>...
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (daemon-reload | daemon-reexec | is-system-running | get-default | show-environment)
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (init) [--] [<unit>...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (poweroff | halt)
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (reboot | exit) [--] [<arg>...]
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (-h | --help | --version)
 
 Options:
@@ -83,10 +86,16 @@ VERBS = {
     "preset": ("install", "preset", False),
     "daemon-reload": ("system", "daemon_reload", True),
     "daemon-reexec": ("system", "daemon_reload", True),
-    "is-system-running": ("system", "is_system_running", False),
+    "is-system-running": ("power", "is_system_running", False),
     "get-default": ("system", "get_default", False),
     "show-environment": ("system", "show_environment", True),
     "reset-failed": ("lifecycle", "reset_failed", True),
+    # The container's init (shim/init/): PID-1 mode, and the verbs that ask it to end.
+    "init": ("power", "init", True),
+    "poweroff": ("power", "request", True),
+    "halt": ("power", "request", True),
+    "reboot": ("power", "request", True),
+    "exit": ("power", "request", True),
 }
 JOB_VERBS = ("start", "stop", "reload", "restart", "try-restart", "reload-or-restart",
              "try-reload-or-restart", "force-reload", "condrestart", "condstop", "condreload",
@@ -401,6 +410,8 @@ def run(argv) -> int:
     if args["--wait"] and args["--no-block"]:
         raise ShimError("--wait may not be combined with --no-block.")
     verb = selected_verb(args)
+    if verb == "list-units" and _verb_of(argv) is None and os.getpid() == 1:
+        verb = "init"               # ENTRYPOINT ["systemctl"]: PID 1 with no verb is the init
     module_name, function_name, online = VERBS[verb]
     if online and args["--root"] and os.path.realpath(args["--root"]) != "/":
         # systemctl_main(): checked before the verb runs, so nothing below --root is executed
@@ -410,7 +421,7 @@ def run(argv) -> int:
     if ctx.options.now and verb not in ("enable", "disable", "reenable", "mask"):
         raise ShimError("--now can only be used with verb enable, disable, reenable, or mask.")
     module = __import__("shim.verbs." + module_name, fromlist=[function_name])
-    units = args.get("<unit>") or args.get("<pattern>") or []
+    units = args.get("<unit>") or args.get("<pattern>") or args.get("<arg>") or []
     return getattr(module, function_name)(ctx, verb, units)
 
 
