@@ -8,9 +8,13 @@ Usage:
 
 Commands:
   install      Write /usr/bin/systemctl (and /bin/systemctl where /bin is a separate
-               directory) as a small launcher of this shim. Refuses to replace a systemctl
-               that is not ours, such as systemd's own.
-  uninstall    Remove the launchers we wrote (only ours) and the systemd look-alike marker.
+               directory) as a small launcher of this shim, and the boot hook
+               /etc/init.d/systemctl-shim-units (an LSB script on sysvinit, an OpenRC
+               service on OpenRC; enabled with update-rc.d or rc-update) that starts the
+               enabled native units (unit files) at boot and stops them at shutdown.
+               Refuses to replace a systemctl or hook that is not ours, such as systemd's.
+  uninstall    Remove the launchers and the boot hook we wrote (only ours) and the systemd
+               look-alike marker. Running units keep running.
   status       Say what is installed where.
 
 Options:
@@ -20,12 +24,15 @@ Options:
                        systemctl. It also makes sd_booted() true and turns on Debian's LSB
                        redirect hook (the shim runs scripts with SYSTEMCTL_SKIP_REDIRECT=1, so
                        that cannot loop). Undo with `systemctl-shim uninstall`.
-  --root=PATH          Operate on the tree below PATH (for images being built).
+  --root=PATH          Operate on the tree below PATH (for images being built): files and
+                       links are written by hand, nothing is run.
   -h --help            Show this help.
 """
 
 import os
 import sys
+
+from shim import boothook
 
 MARKER = "# systemctl-shim launcher: remove with `systemctl-shim uninstall`"
 TARGETS = ("/usr/bin/systemctl", "/bin/systemctl")
@@ -97,6 +104,11 @@ def _targets(root):
     return chosen
 
 
+def _hook_path(root):
+    """The boot hook's script, where this machine (or image) has init scripts; else None."""
+    return _path(root, boothook.HOOK_SCRIPT) if os.path.isdir(_path(root, "/etc/init.d")) else None
+
+
 def install(root, look_like_systemd) -> int:
     targets = _targets(root)
     for path in targets:
@@ -104,6 +116,11 @@ def install(root, look_like_systemd) -> int:
             sys.stderr.write("systemctl-shim: %s exists and is not ours (systemd's systemctl?); "
                              "refusing to replace it.\n" % path)
             return 1
+    hook = _hook_path(root)
+    if hook and os.path.lexists(hook) and not _ours(hook):
+        sys.stderr.write("systemctl-shim: %s exists and is not ours; refusing to replace it.\n"
+                         % hook)
+        return 1
     for path in targets:
         tmp = path + ".shim-new"
         with open(tmp, "w") as handle:
@@ -111,6 +128,8 @@ def install(root, look_like_systemd) -> int:
         os.chmod(tmp, 0o755)
         os.rename(tmp, path)
         print("Installed %s" % path)
+    if hook:
+        _install_hook(root, hook)
     if look_like_systemd:
         script = _path(root, CANARY_SCRIPT)
         with open(script, "w") as handle:
@@ -125,6 +144,16 @@ def install(root, look_like_systemd) -> int:
         os.makedirs(_path(root, CANARY_DIR), exist_ok=True)
         print("Created %s (and %s to recreate it at boot)" % (CANARY_DIR, CANARY_SCRIPT))
     return 0
+
+
+def _install_hook(root, hook):
+    tmp = hook + ".shim-new"
+    with open(tmp, "w") as handle:
+        handle.write(boothook.hook_text(boothook.init_kind(root), MARKER))
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, hook)
+    how = boothook.enable_hook(root)
+    print("Installed %s (native units at boot and shutdown; %s)" % (boothook.HOOK_SCRIPT, how))
 
 
 def _enable_canary(root):
@@ -151,6 +180,11 @@ def uninstall(root) -> int:
     for link in (_path(root, "/etc/rcS.d/S01" + name), _path(root, "/etc/runlevels/sysinit/" + name)):
         if os.path.islink(link):
             os.unlink(link)
+    hook = _hook_path(root)
+    if hook and _ours(hook):
+        boothook.disable_hook(root)
+        os.unlink(hook)
+        print("Removed %s" % boothook.HOOK_SCRIPT)
     if _ours(_path(root, LSB_HOOK)):
         os.unlink(_path(root, LSB_HOOK))
     script = _path(root, CANARY_SCRIPT)
@@ -172,6 +206,14 @@ def status(root) -> int:
         print("%s: %s" % (path, state))
     canary = _path(root, CANARY_DIR)
     print("%s: %s" % (CANARY_DIR, "present" if os.path.isdir(canary) else "absent"))
+    hook = _hook_path(root)
+    if hook is not None:
+        state = "systemctl-shim" if _ours(hook) else ("other (not ours)" if os.path.lexists(hook)
+                                                     else "absent")
+        links = boothook.hook_links(root) if _ours(hook) else []
+        print("%s: %s%s" % (boothook.HOOK_SCRIPT, state,
+                            (", enabled (%s)" % " ".join(links)) if links else
+                            (", not enabled" if _ours(hook) else "")))
     return 0
 
 
