@@ -23,8 +23,10 @@ import os
 import sys
 
 HOOK_NAME = "systemctl-shim-units"
-# systemd's graphical.target requires multi-user.target; the shim has no unit files for either.
-IMPLIED_TARGETS = {"graphical.target": ("multi-user.target",)}
+# systemd's chain below the default target (these machines have no unit files for them): what
+# sysinit.target wants starts first, then basic.target's, then multi-user.target's, ...
+IMPLIED_TARGETS = {"graphical.target": "multi-user.target", "multi-user.target": "basic.target",
+                   "basic.target": "sysinit.target"}
 ACTIVE_STATES = ("active", "activating", "reloading", "deactivating")
 
 
@@ -47,34 +49,44 @@ def _wanted_by(files, target: str) -> list:
     return names
 
 
+def _target_chain(default: str) -> list:
+    chain = [default]
+    while chain[-1] in IMPLIED_TARGETS:
+        chain.append(IMPLIED_TARGETS[chain[-1]])
+    return chain[::-1]                           # sysinit.target first
+
+
 def boot_units(manager) -> list:
-    """Native service units the default target wants (through wanted targets too), in order."""
+    """Native service units the default target wants (through the targets below it and the
+    targets they want), in start order."""
     files = manager.index.unit_files()
-    pending = [manager.loader.default_target()]
-    seen, wanted = set(), []
-    while pending:
-        target = pending.pop(0)
-        if target in seen:
-            continue
-        seen.add(target)
-        pending.extend(IMPLIED_TARGETS.get(target, ()))
-        for name in _wanted_by(files, target):
-            if name.endswith(".target"):
-                pending.append(name)
-            elif name.endswith(".service") and not name.endswith("@.service"):
-                wanted.append(name)
-    units = []
-    for name in dict.fromkeys(wanted):
+    wanted = {}                                  # service name -> rank of the target wanting it
+    for rank, top in enumerate(_target_chain(manager.loader.default_target())):
+        pending, seen = [top], set()
+        while pending:
+            target = pending.pop(0)
+            if target in seen:
+                continue
+            seen.add(target)
+            for name in _wanted_by(files, target):
+                if name.endswith(".target"):
+                    pending.append(name)
+                elif name.endswith(".service") and not name.endswith("@.service"):
+                    wanted.setdefault(name, rank)
+    units, ranks = [], {}
+    for name, rank in wanted.items():
         unit = manager.index.resolve(name)
-        if unit.backend == "native" and not manager.is_masked(unit) and \
-                unit.id not in [u.id for u in units]:
+        if unit.backend == "native" and not manager.is_masked(unit) and unit.id not in ranks:
             units.append(unit)
-    return ordered(manager, units)
+            ranks[unit.id] = rank
+    return ordered(manager, units, ranks)
 
 
-def ordered(manager, units) -> list:
+def ordered(manager, units, ranks=None) -> list:
     """Start order by After=/Before= among `units` (the transaction orders again; this keeps the
-    hook right without it). A cycle is broken by taking the remaining units by name."""
+    hook right without it); else by the rank of the target that wants them, then by name. A
+    cycle is broken by taking the first remaining unit."""
+    ranks = ranks or {}
     ids = {name: unit for unit in units for name in unit.names}
     later = {unit.id: set() for unit in units}            # unit -> units that must start after it
     for unit in units:
@@ -91,21 +103,22 @@ def ordered(manager, units) -> list:
             waiting[follower] += 1
     order, by_id = [], {unit.id: unit for unit in units}
     while waiting:
-        ready = sorted(u for u, count in waiting.items() if count == 0) or sorted(waiting)[:1]
-        for unit_id in ready:
-            del waiting[unit_id]
-            order.append(by_id[unit_id])
-            for follower in later[unit_id]:
-                if follower in waiting:
-                    waiting[follower] -= 1
+        ready = [u for u, count in waiting.items() if count == 0] or list(waiting)
+        unit_id = min(ready, key=lambda u: (ranks.get(u, 0), u))
+        del waiting[unit_id]
+        order.append(by_id[unit_id])
+        for follower in later[unit_id]:
+            if follower in waiting:
+                waiting[follower] -= 1
     return order
 
 
 def running_units(manager) -> list:
     """Native units the shim runs now, in start order (stop them reversed)."""
+    at_boot = {unit.id: rank for rank, unit in enumerate(boot_units(manager))}
     units = [unit for unit in manager.index.all() if unit.backend == "native" and
              manager.inspector.inspect(unit).active_state in ACTIVE_STATES]
-    return ordered(manager, units)
+    return ordered(manager, units, {u.id: at_boot.get(u.id, len(at_boot)) for u in units})
 
 
 def marker_path(ctx) -> str:

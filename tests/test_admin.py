@@ -176,7 +176,9 @@ def read_marks(root, name):
 def test_hook_starts_enabled_native_units_in_order_and_stops_them_reversed(root):
     """zeta sorts last but alpha is After= it; scripty's unit file is linked into
     multi-user.target.wants (as deb-systemd-helper does) but init runs scripty's script."""
-    for name, after in (("zeta", ""), ("alpha", "After=zeta.service")):
+    for name, after, target in (("zeta", "", "multi-user"),
+                                ("alpha", "After=zeta.service", "multi-user"),
+                                ("zz-firewall", "", "sysinit")):      # sysinit's wants go first
         native_unit(root, name + ".service", """\
 [Unit]
 %(after)s
@@ -185,8 +187,8 @@ ExecStartPre=/bin/sh -c 'echo %(n)s >> %(m)s/order'
 ExecStart=/usr/bin/env SHIM_TEST_TAG=%(t)s sleep 1000
 ExecStop=/bin/sh -c 'echo stop-%(n)s >> %(m)s/order; kill $MAINPID'
 [Install]
-WantedBy=multi-user.target
-""" % {"n": name, "after": after, "m": root.marks, "t": root.tag})
+WantedBy=%(target)s.target
+""" % {"n": name, "after": after, "m": root.marks, "t": root.tag, "target": target})
     native_unit(root, "unwanted.service", "[Service]\nExecStart=/bin/sh -c 'touch %s/unwanted'\n"
                 "[Install]\nWantedBy=multi-user.target\n" % root.marks)
     root.daemon("scripty")
@@ -195,13 +197,13 @@ WantedBy=multi-user.target
     wants = os.path.join(root.path, "etc/systemd/system/multi-user.target.wants")
     os.makedirs(wants)
     os.symlink("/lib/systemd/system/scripty.service", os.path.join(wants, "scripty.service"))
-    assert root.run("enable", "alpha", "zeta").rc == 0
+    assert root.run("enable", "alpha", "zeta", "zz-firewall").rc == 0
     assert admin("install", "--root=%s" % root.path).returncode == 0
 
     assert hook(root, "status").rc == 3                     # not started yet
     started = hook(root, "start")
     assert started.rc == 0, str(started)
-    assert read_marks(root, "order") == ["zeta", "alpha"]
+    assert read_marks(root, "order") == ["zz-firewall", "zeta", "alpha"]
     assert root.run("is-active", "alpha", "zeta").out == "active\nactive\n"
     assert root.calls("scripty") == [], "the hook started a script unit init is in charge of"
     assert not os.path.exists(os.path.join(root.marks, "unwanted"))
@@ -210,7 +212,8 @@ WantedBy=multi-user.target
 
     stopped = hook(root, "stop")
     assert stopped.rc == 0, str(stopped)
-    assert read_marks(root, "order") == ["zeta", "alpha", "stop-alpha", "stop-zeta"]
+    assert read_marks(root, "order") == ["zz-firewall", "zeta", "alpha",
+                                         "stop-alpha", "stop-zeta", "stop-zz-firewall"]
     assert root.run("is-active", "alpha", "zeta").out == "inactive\ninactive\n"
     assert wait_for(lambda: not root.tagged())
     assert hook(root, "status").rc == 3
