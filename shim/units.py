@@ -147,7 +147,7 @@ class UnitIndex:
     def unit_files(self):
         if self._unit_files is None:
             from shim.backends.native import UnitFiles   # only when no script answers
-            self._unit_files = UnitFiles(self.ctx.root)
+            self._unit_files = UnitFiles.for_context(self.ctx)   # with the parse cache
         return self._unit_files
 
     def _native(self, unit_id: str):

@@ -3,27 +3,20 @@ drop-ins, and loading into `UnitConfig` with systemd 252's rules
 (reference: unit-files.md sections 1-7, 9-10, 12-14).
 
 Everything reads files under a root given by the caller; nothing is run. Paths in results are
-as systemd shows them (without the root prefix).
+as systemd shows them (without the root prefix). Parsing a unit into its `UnitConfig` is
+`shim/backends/unitload.py`, imported only when the parse cache (`unitcache.py`) lacks the unit.
 """
 
 import os
-import string
+import stat
 
-from shim.backends import envfile, execline
-from shim.backends.unitparse import (INFINITY, USEC, ParseError, SpecifierError, Specifiers,
-                                     WordError, extract_word, parse, parse_boolean,
-                                     parse_timespan)
 from shim.core.config import UnitConfig
-from shim.proc.signals import parse_signal
 
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
              "/lib/systemd/system", "/usr/lib/systemd/system")
 UNIT_TYPES = ("service", "socket", "target", "device", "mount", "automount", "swap", "timer",
               "path", "slice", "scope")
-_NAME_CHARS = frozenset(string.ascii_letters + string.digits + ":-_.\\@")
-_TYPE_SECTIONS = {"service": "Service", "socket": "Socket", "timer": "Timer", "mount": "Mount",
-                  "automount": "Automount", "swap": "Swap", "path": "Path", "slice": "Slice",
-                  "scope": "Scope"}
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:-_.\\@")
 
 
 def is_valid_name(name: str) -> bool:
@@ -48,39 +41,79 @@ def split_instance(name: str):
 
 
 class NativeUnit:
-    """A unit as found on disk."""
+    """A unit as found on disk. `text` (the fragment) is read on first use: a unit whose parsed
+    config comes from the cache is never read."""
 
-    def __init__(self, **values):
+    def __init__(self, reader=None, **values):
         self.id = ""
         self.names = ()
         self.fragment_path = ""      # "" when masked or not found
+        self.fragment_stat = None    # (path, inode, size, mtime_ns, ctime_ns) of the fragment
         self.dropin_paths = ()
         self.masked = False
-        self.text = ""               # the fragment's text
         self.template = ""           # foo@.service for instances and templates
         self.instance = ""
         self.is_template = False
+        self._text = None
+        self._reader = reader
         self.__dict__.update(values)
 
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            try:
+                self._text = self._reader(self.fragment_path) if self._reader and \
+                    self.fragment_path else ""
+            except OSError:
+                self._text = ""
+        return self._text
+
+    @text.setter
+    def text(self, value: str):
+        self._text = value
+
     def __repr__(self):
-        return "NativeUnit(%r)" % self.__dict__
+        return "NativeUnit(%r)" % {k: v for k, v in self.__dict__.items() if k != "_reader"}
 
 
 class _Entry:
     """One name in the unit directories."""
-    __slots__ = ("name", "dir", "path", "kind", "target")
+    __slots__ = ("name", "dir", "path", "kind", "target", "stat")
 
-    def __init__(self, name, dir, path, kind, target):
+    def __init__(self, name, dir, path, kind, target, stat=None):
         # kind: "file" (target = fragment path), "mask", "alias" (target = other name)
         self.name, self.dir, self.path, self.kind, self.target = name, dir, path, kind, target
+        self.stat = stat
 
 
 class UnitFiles:
-    def __init__(self, root: str = "/", dirs=UNIT_DIRS):
+    """The unit files under one root, as one command sees them: the directories are listed once
+    (scandir, no stat per file), a name is classified when first asked for, and `load()` takes
+    parsed configs from the cache (`shim/backends/unitcache.py`) when their files are unchanged."""
+
+    def __init__(self, root: str = "/", dirs=UNIT_DIRS, cache=None):
         self.root = root or "/"
         self._dirs = tuple(dirs)
-        self._map = None
+        self.cache = cache
+        self.reload()
+
+    @classmethod
+    def for_context(cls, ctx):
+        """The unit files of the context's root, with the parse cache of its state directory
+        (none with --root: the image is only read)."""
+        from shim.backends import unitcache
+        return cls(ctx.root, cache=unitcache.for_context(ctx))
+
+    def reload(self):
+        """daemon-reload: forget the directory listing and everything found through it."""
+        self._listing = None        # name -> [(dir, DirEntry)] in precedence order
+        self._dirnames = None       # dir -> names of its subdirectories (drop-in dirs)
+        self._entries = {}          # name -> _Entry or None, classified on demand
+        self._aliases = None        # final name -> alias names (sorted)
+        self._found = {}            # name -> NativeUnit or None
         self._unit_dirs = None
+        self._bulk = False          # all() was asked for: the caller goes through every unit
+        self._bulk_state = ""       # "" | "loading" | "done" (_load_everything)
 
     # --- file system under root ----------------------------------------------------------------
     def path(self, p: str) -> str:
@@ -124,76 +157,112 @@ class UnitFiles:
     def _in_unit_dir(self, p: str) -> bool:
         return os.path.dirname(p) in self._dirs
 
-    def _name_map(self) -> dict:
-        if self._map is not None:
-            return self._map
-        result = {}
+    def _scan(self) -> dict:
+        """One listing of every unit directory: unit names (first directory first) and the
+        subdirectories, which is all `_dropin_dirs` needs to know."""
+        if self._listing is not None:
+            return self._listing
+        listing, dirnames = {}, {}
         for d in self.unit_dirs():
+            subdirs = dirnames[d] = set()
             try:
-                names = sorted(os.listdir(self.path(d)))
+                with os.scandir(self.path(d)) as it:
+                    entries = list(it)
             except OSError:
                 continue
-            for name in names:
-                if name in result or not is_valid_name(name):
+            for e in entries:
+                name = e.name
+                if name.endswith(".d"):
+                    try:
+                        if e.is_dir():
+                            subdirs.add(name)
+                    except OSError:
+                        pass
                     continue
-                p = d + "/" + name
-                real = self.path(p)
-                if os.path.isdir(real):
-                    continue
-                if os.path.islink(real):
-                    final = self._resolve(p)
-                    if final is None:
-                        continue
-                    if final == "/dev/null":
-                        result[name] = _Entry(name, d, p, "mask", None)
-                        continue
-                    base = os.path.basename(final)
-                    if base != name and is_valid_name(base) and self._in_unit_dir(final) and \
-                            base.rpartition(".")[2] == name.rpartition(".")[2]:
-                        result[name] = _Entry(name, d, p, "alias", base)
-                        continue
-                    target = final
-                else:
-                    target = p
-                try:
-                    empty = os.path.getsize(self.path(target)) == 0
-                except OSError:
-                    continue
-                result[name] = _Entry(name, d, p, "mask" if empty else "file", target)
-        self._map = result
-        return result
+                if is_valid_name(name):
+                    listing.setdefault(name, []).append((d, e))
+        self._listing, self._dirnames = listing, dirnames
+        return listing
 
-    def reload(self):
-        """daemon-reload: forget the cached directory scan."""
-        self._map = None
-        self._unit_dirs = None
+    def _entry(self, name: str):
+        """What the search path holds under exactly this name (_Entry), or None."""
+        if name in self._entries:
+            return self._entries[name]
+        entry = None
+        for d, e in self._scan().get(name, ()):
+            entry = self._classify(name, d, e)
+            if entry is not None:
+                break
+        self._entries[name] = entry
+        return entry
+
+    def _classify(self, name, d, e):
+        p = d + "/" + name
+        try:
+            if e.is_symlink():
+                final = self._resolve(p)
+                if final is None:
+                    return None
+                if final == "/dev/null":
+                    return _Entry(name, d, p, "mask", None)
+                base = os.path.basename(final)
+                if base != name and is_valid_name(base) and self._in_unit_dir(final) and \
+                        base.rpartition(".")[2] == name.rpartition(".")[2]:
+                    return _Entry(name, d, p, "alias", base)
+                target = final
+                st = os.stat(self.path(final))
+            else:
+                target = p
+                st = e.stat()
+        except OSError:
+            return None
+        if stat.S_ISDIR(st.st_mode):
+            return None
+        signature = (target, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return _Entry(name, d, p, "mask" if st.st_size == 0 else "file", target, signature)
+
+    def _alias_map(self) -> dict:
+        """final name -> the alias names that lead to it, sorted."""
+        if self._aliases is None:
+            out = {}
+            for name in sorted(self._scan()):
+                if any(e.is_symlink() for _, e in self._scan()[name]):
+                    entry = self._entry(name)
+                    if entry is not None and entry.kind == "alias":
+                        out.setdefault(self._follow(name)[0], []).append(name)
+            self._aliases = out
+        return self._aliases
 
     # --- names -----------------------------------------------------------------------------------
     def _follow(self, name: str):
         """Follow alias entries: (final name, entry or None)."""
-        m = self._name_map()
         seen = set()
-        while name in m and m[name].kind == "alias" and name not in seen:
+        entry = self._entry(name)
+        while entry is not None and entry.kind == "alias" and name not in seen:
             seen.add(name)
-            name = m[name].target
-        return name, m.get(name)
+            name = entry.target
+            entry = self._entry(name)
+        return name, entry
 
     def kind(self, name: str):
         """What the search path holds under this exact name: "file", "alias" (a symlink to
         another unit name), "mask" (/dev/null or empty), or None."""
-        entry = self._name_map().get(name)
+        entry = self._entry(name)
         return entry.kind if entry else None
 
     def all(self) -> list:
         """Every unit file name of the search path (templates as `foo@.service`, alias links and
         masks included), sorted."""
-        return sorted(self._name_map())
+        self._bulk = True
+        return sorted(name for name in self._scan() if self._entry(name) is not None)
 
     def find(self, name: str):
         """The unit `name` stands for, or None when no file defines it."""
-        if not is_valid_name(name):
-            return None
-        m = self._name_map()
+        if name not in self._found:
+            self._found[name] = self._find(name) if is_valid_name(name) else None
+        return self._found[name]
+
+    def _find(self, name: str):
         template, instance = split_instance(name)
         final, entry = self._follow(name)
         if entry is None and template and instance:
@@ -207,35 +276,36 @@ class UnitFiles:
             return None
         # names: the id and every alias resolving to it (for instances: the template's aliases)
         fin_template, fin_instance = split_instance(final)
+        aliases = self._alias_map()
         names = [final]
-        for other in sorted(m):
-            if other == final or m[other].kind != "alias":
+        others = list(aliases.get(final, ()))
+        if fin_template and fin_instance:
+            others = sorted(others + aliases.get(fin_template, []))
+        for other in others:
+            if other == final:
                 continue
             if self._follow(other)[0] == final:
                 names.append(other)
-            elif fin_template and fin_instance and self._follow(other)[0] == fin_template:
+            else:
                 alias_inst = other.replace("@.", "@%s." % fin_instance, 1)
                 if alias_inst not in names:
                     names.append(alias_inst)
         if name not in names:
             names.append(name)
-        unit = NativeUnit(id=final, names=tuple(names), template=fin_template or "",
+        unit = NativeUnit(self.read, id=final, names=tuple(names), template=fin_template or "",
                           instance=fin_instance, is_template=bool(fin_template) and not fin_instance)
         if entry.kind == "mask":
             unit.masked = True
         else:
             unit.fragment_path = entry.target
-            try:
-                unit.text = self.read(entry.target)
-            except OSError:
-                unit.text = ""
+            unit.fragment_stat = entry.stat
         unit.dropin_paths = tuple(self._dropins(unit))
         return unit
 
     def _find_dirs(self, d, name, acc):
         """unit_file_find_dirs(): NAME.d, then the template's dirs for an instance, then the
         dash-truncated prefixes (foo-bar-baz -> foo-bar-, foo-), recursively."""
-        acc.append("%s/%s.d" % (d, name))
+        acc.append((d, name + ".d"))
         template, instance = split_instance(name)
         if template and instance:
             self._find_dirs(d, template, acc)
@@ -254,22 +324,28 @@ class UnitFiles:
             for d in self.unit_dirs():
                 self._find_dirs(d, n, candidates)
         for d in self.unit_dirs():
-            candidates.append("%s/%s.d" % (d, unit.id.rpartition(".")[2]))
-        for p in dict.fromkeys(candidates):
-            if os.path.isdir(self.path(p)):
-                yield p
+            candidates.append((d, unit.id.rpartition(".")[2] + ".d"))
+        self._scan()
+        for d, sub in dict.fromkeys(candidates):
+            if sub in self._dirnames.get(d, ()):
+                yield d + "/" + sub
 
     def _dropins(self, unit) -> list:
         chosen = {}
         for p in self._dropin_dirs(unit):
             try:
-                files = os.listdir(self.path(p))
+                with os.scandir(self.path(p)) as it:
+                    entries = list(it)
             except OSError:
                 continue
-            for f in files:
+            for e in entries:
+                f = e.name
                 if f.endswith(".conf") and f not in chosen:
-                    full = self.path(p + "/" + f)
-                    if os.path.isfile(full) or self._resolve(p + "/" + f) == "/dev/null":
+                    try:
+                        regular = e.is_file()
+                    except OSError:
+                        regular = False
+                    if regular or self._resolve(p + "/" + f) == "/dev/null":
                         chosen[f] = p + "/" + f
         return [chosen[f] for f in sorted(chosen)]
 
@@ -300,14 +376,16 @@ class UnitFiles:
         return "\n".join(parts)
 
     def mtimes(self, name: str) -> dict:
-        """{path: mtime_ns} of the fragment, the drop-in files and the drop-in directories:
-        compare the result of two calls to see whether the unit changed on disk."""
-        unit = self.find(name)
+        """{path: mtime_ns} of the fragment, the drop-in files and the drop-in directories, as
+        they are on disk now (a fresh listing): compare the result of two calls to see whether
+        the unit changed on disk."""
+        fresh = UnitFiles(self.root, self._dirs)
+        unit = fresh.find(name)
         out = {}
         if unit is None:
             return out
         paths = ([unit.fragment_path] if unit.fragment_path else []) + list(unit.dropin_paths) + \
-            list(self._dropin_dirs(unit))
+            list(fresh._dropin_dirs(unit))
         for p in paths:
             try:
                 out[p] = os.stat(self.path(p)).st_mtime_ns
@@ -316,6 +394,18 @@ class UnitFiles:
         return out
 
     # --- load ------------------------------------------------------------------------------------
+    def signature(self, unit: NativeUnit):
+        """What the parse result of `unit` depends on (see unitcache), or None if a file
+        vanished while we looked."""
+        if unit.fragment_stat is None:
+            return None
+        from shim.backends.unitcache import file_signature
+        try:
+            dropins = tuple(file_signature(self.path(p), p) for p in unit.dropin_paths)
+        except OSError:
+            return None
+        return (unit.id, unit.names, unit.fragment_stat, dropins)
+
     def load(self, name: str) -> UnitConfig:
         """The UnitConfig of `name`; never raises."""
         try:
@@ -330,734 +420,48 @@ class UnitFiles:
             return UnitConfig(id=unit.id, names=unit.names, description=unit.id,
                               load_state="masked", dropin_paths=unit.dropin_paths,
                               load_error="Unit %s is masked." % unit.id)
-        loader = _Loader(self, unit)
+        signature = None
+        if self.cache is not None and not unit.is_template:
+            signature = self.signature(unit)
+            if signature is not None:
+                config = self.cache.get(unit.id, signature)
+                if config is not None:
+                    return config
+                if self._bulk and not self._bulk_state:
+                    self._load_everything()          # the first miss while listing everything
+                    config = self.cache.get(unit.id, signature)
+                    if config is not None:
+                        return config
+        config, cacheable = self._parse(unit)
+        if signature is not None and cacheable:
+            self.cache.put(unit.id, signature, config)
+            if self._bulk_state != "loading":
+                self.cache.flush()
+        return config
+
+    def _parse(self, unit):
+        from shim.backends.unitload import Loader
+        loader = Loader(self, unit)
         try:
-            return loader.run()
+            config = loader.run()
         except Exception as e:        # never raise: report as systemd's "error" state
             return UnitConfig(id=unit.id, names=unit.names, description=unit.id,
                               fragment_path=unit.fragment_path, dropin_paths=unit.dropin_paths,
-                              load_state="error", load_error="%s: %s" % (type(e).__name__, e))
+                              load_state="error", load_error="%s: %s" % (type(e).__name__, e)), False
+        specifiers = getattr(loader, "specifiers", None)
+        return config, specifiers is None or not specifiers.uses_host_values()
 
-
-class _Fatal(Exception):
-    pass
-
-
-_SERVICE_TYPES = ("simple", "exec", "forking", "oneshot", "dbus", "notify", "idle")
-_RESTART = ("no", "on-success", "on-failure", "on-abnormal", "on-watchdog", "on-abort", "always")
-_KILL_MODES = ("control-group", "process", "mixed", "none")
-_NOTIFY = ("none", "main", "exec", "all")
-_EXEC_KEYS = {"ExecCondition": "exec_condition", "ExecStartPre": "exec_start_pre",
-              "ExecStart": "exec_start", "ExecStartPost": "exec_start_post",
-              "ExecReload": "exec_reload", "ExecStop": "exec_stop", "ExecStopPost": "exec_stop_post"}
-_DEP_KEYS = {"Wants": "wants", "Requires": "requires", "Requisite": "requisite",
-             "BindsTo": "binds_to", "PartOf": "part_of", "Conflicts": "conflicts",
-             "Before": "before", "After": "after", "OnFailure": "on_failure",
-             "OnSuccess": "on_success"}
-_INSTALL_LISTS = {"WantedBy": "wanted_by", "RequiredBy": "required_by", "UpheldBy": "upheld_by",
-                  "Also": "also", "Alias": "alias"}
-_DIR_KEYS = {"RuntimeDirectory": "runtime_directory", "StateDirectory": "state_directory",
-             "CacheDirectory": "cache_directory", "LogsDirectory": "logs_directory",
-             "ConfigurationDirectory": "configuration_directory"}
-_CONDITIONS = ("PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink",
-               "PathIsMountPoint", "PathIsReadWrite", "PathIsEncrypted", "DirectoryNotEmpty",
-               "FileNotEmpty", "FileIsExecutable", "NeedsUpdate", "FirstBoot", "Architecture",
-               "Firmware", "Virtualization", "Host", "KernelCommandLine", "KernelVersion",
-               "Credential", "Security", "Capability", "ACPower", "Memory", "CPUFeature", "CPUs",
-               "Environment", "User", "Group", "ControlGroupController", "OSRelease",
-               "MemoryPressure", "CPUPressure", "IOPressure")
-_PATH_CONDITIONS = ("PathExists", "PathExistsGlob", "PathIsDirectory", "PathIsSymbolicLink",
-                    "PathIsMountPoint", "PathIsReadWrite", "PathIsEncrypted",
-                    "DirectoryNotEmpty", "FileNotEmpty", "FileIsExecutable", "NeedsUpdate")
-_BYTE_LIMITS = ("AS", "CORE", "DATA", "FSIZE", "MEMLOCK", "MSGQUEUE", "RSS", "STACK")
-_LIMITS = ("CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NOFILE", "AS", "NPROC", "MEMLOCK",
-           "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME")
-# Settings systemd knows that the shim accepts and records but does not apply (no warning).
-_ACCEPTED_SERVICE = frozenset("""
-PrivateTmp PrivateDevices PrivateNetwork PrivateUsers PrivateIPC PrivateMounts ProtectSystem
-ProtectHome ProtectControlGroups ProtectKernelTunables ProtectKernelModules ProtectKernelLogs
-ProtectClock ProtectHostname ProtectProc ProcSubset NoNewPrivileges CapabilityBoundingSet
-AmbientCapabilities ReadWritePaths ReadOnlyPaths InaccessiblePaths ExecPaths NoExecPaths
-TemporaryFileSystem BindPaths BindReadOnlyPaths DeviceAllow DevicePolicy SystemCallFilter
-SystemCallArchitectures SystemCallErrorNumber RestrictAddressFamilies RestrictNamespaces
-RestrictRealtime RestrictSUIDSGID LockPersonality MemoryDenyWriteExecute RemoveIPC KeyringMode
-MountFlags Delegate Slice CPUAccounting MemoryAccounting TasksAccounting IOAccounting
-BlockIOAccounting TasksMax MemoryMax MemoryHigh MemoryLimit MemoryLow MemoryMin MemorySwapMax
-CPUQuota CPUWeight CPUShares StartupCPUWeight IOWeight IPAccounting IPAddressAllow IPAddressDeny
-OOMScoreAdjust OOMPolicy CPUSchedulingPolicy CPUSchedulingPriority CPUSchedulingResetOnFork
-CPUAffinity IOSchedulingClass IOSchedulingPriority TimerSlackNSec Personality
-SecureBits PAMName TTYPath TTYReset TTYVHangup TTYVTDisallocate SyslogIdentifier SyslogFacility
-SyslogLevel SyslogLevelPrefix LogLevelMax LogExtraFields LogRateLimitIntervalSec
-LogRateLimitBurst LogNamespace StandardInputText StandardInputData FileDescriptorStoreMax
-NonBlocking Sockets USBFunctionDescriptors USBFunctionStrings RootImage RootHash MountAPIVFS
-ProtectKernelLogs StateDirectoryMode CacheDirectoryMode LogsDirectoryMode
-ConfigurationDirectoryMode LoadCredential LoadCredentialEncrypted SetCredential
-SetCredentialEncrypted ImportCredential SELinuxContext AppArmorProfile SmackProcessLabel
-IgnoreOnIsolate UtmpIdentifier UtmpMode RuntimeMaxSec RuntimeRandomizedExtraSec
-TimeoutStartFailureMode TimeoutStopFailureMode WatchdogSignal OOMScoreAdjust ExecSearchPath
-Restrict ManagedOOMSwap ManagedOOMMemoryPressure ManagedOOMMemoryPressureLimit
-ManagedOOMPreference CoredumpFilter NUMAPolicy NUMAMask DisableControllers
-""".split())
-_ACCEPTED_UNIT = frozenset("""
-Upholds PropagatesReloadTo ReloadPropagatedFrom PropagatesStopTo StopPropagatedFrom
-JoinsNamespaceOf OnFailureJobMode IgnoreOnIsolate StopWhenUnneeded AllowIsolate CollectMode
-SuccessActionExitStatus FailureActionExitStatus JobTimeoutSec JobRunningTimeoutSec
-JobTimeoutAction JobTimeoutRebootArgument RebootArgument
-""".split())
-
-
-# exit_status_from_string(): names of exit codes (generic, LSB, BSD sysexits, systemd's own)
-_EXIT_NAMES = dict(zip(
-    "SUCCESS FAILURE INVALIDARGUMENT NOTIMPLEMENTED NOPERMISSION NOTINSTALLED NOTCONFIGURED "
-    "NOTRUNNING".split(), range(8)))
-_EXIT_NAMES.update(zip("USAGE DATAERR NOINPUT NOUSER NOHOST UNAVAILABLE SOFTWARE OSERR OSFILE "
-                       "CANTCREAT IOERR TEMPFAIL PROTOCOL NOPERM CONFIG".split(), range(64, 79)))
-_EXIT_NAMES.update(zip("CHDIR NICE FDS EXEC MEMORY LIMITS OOM_ADJUST SIGNAL_MASK STDIN STDOUT "
-                       "CHROOT IOPRIO TIMERSLACK SECUREBITS SETSCHEDULER CPUAFFINITY GROUP USER "
-                       "CAPABILITIES CGROUP SETSID CONFIRM STDERR".split(), range(200, 223)))
-_EXIT_NAMES.update({"PAM": 224, "NETWORK": 225, "NAMESPACE": 226, "NO_NEW_PRIVILEGES": 227,
-                    "SECCOMP": 228, "SELINUX_CONTEXT": 229, "PERSONALITY": 230,
-                    "APPARMOR_PROFILE": 231, "ADDRESS_FAMILIES": 232, "RUNTIME_DIRECTORY": 233,
-                    "CHOWN": 235, "SMACK_PROCESS_LABEL": 236, "KEYRING": 237,
-                    "STATE_DIRECTORY": 238, "CACHE_DIRECTORY": 239, "LOGS_DIRECTORY": 240,
-                    "CONFIGURATION_DIRECTORY": 241, "NUMA_POLICY": 242, "CREDENTIALS": 243,
-                    "BPF": 245, "EXCEPTION": 255})
-
-
-def _exit_status_words(value: str):
-    codes, signals, bad = [], [], []
-    for word in value.split():
-        if word in _EXIT_NAMES:
-            codes.append(_EXIT_NAMES[word])
-            continue
-        if word.isdigit():
-            n = int(word)
-            if 0 <= n <= 255:
-                codes.append(n)
+    def _load_everything(self):
+        """Parse every unit of the listing that the cache lacks and write the cache once, when
+        the caller goes through all units (list-units): one write instead of hundreds."""
+        self._bulk_state = "loading"                 # load() must not flush meanwhile
+        ids = set()
+        for name in self.all():
+            unit = self.find(name)
+            if unit is None or unit.masked or unit.is_template or unit.id != name:
                 continue
-            bad.append(word)
-            continue
-        try:
-            signals.append(parse_signal(word))
-        except ValueError:
-            bad.append(word)
-    return codes, signals, bad
-
-
-def _parse_limit_value(kind: str, text: str) -> int:
-    if text == "infinity":
-        return INFINITY
-    if kind in _BYTE_LIMITS:
-        mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3, "T": 1024 ** 4, "P": 1024 ** 5,
-                "E": 1024 ** 6}
-        if text and text[-1] in mult:
-            return int(text[:-1]) * mult[text[-1]]
-        if text.endswith("B") and text[-2:-1] in mult:
-            return int(text[:-2]) * mult[text[-2]]
-        return int(text)
-    if kind == "CPU":
-        return parse_timespan(text) // USEC if not text.isdigit() else int(text)
-    if kind == "RTTIME":
-        return parse_timespan(text, 1) if not text.isdigit() else int(text)
-    return int(text)
-
-
-def _valid_user(name: str) -> bool:
-    if name.isdigit():
-        return int(name) < 2 ** 32 - 1
-    ok = string.ascii_letters + string.digits + "_-."
-    return bool(name) and (name[0].isalpha() or name[0] == "_") and \
-        all(c in ok for c in name) and len(name) <= 256
-
-
-class _Loader:
-    def __init__(self, files: UnitFiles, unit: NativeUnit):
-        self.files, self.unit = files, unit
-        self.type = unit.id.rpartition(".")[2]
-        self.warnings = []
-        self.fatal = None
-        self.v = {}                   # field -> value (lists as python lists)
-        self.env = {}                 # ordered key -> value (Environment=)
-        self.type_set = False
-        self.start_timeout_set = False
-        self.stop_timeout_set = False
-        self.success_action_set = False
-        self.parse_error = False
-
-    def list_for(self, field: str, value: str):
-        """A list setting: an empty assignment resets it (None: nothing more to parse), else the
-        list that the assignment's words extend."""
-        if not value:
-            self.v[field] = []
-            return None
-        return self.v.setdefault(field, [])
-
-    def warn(self, a, msg):
-        self.warnings.append("%s:%d: %s" % (a.path, a.line, msg))
-
-    def fail(self, a, msg):
-        self.warn(a, msg)
-        if self.fatal is None:
-            self.fatal = msg
-
-    def spec(self, a, text):
-        """Resolve specifiers; None (with a warning) when unresolvable."""
-        try:
-            return self.specifiers.expand(text)
-        except SpecifierError as e:
-            self.warn(a, "Failed to resolve unit specifiers in %s, ignoring: %s" % (text, e))
-            return None
-
-    def run(self) -> UnitConfig:
-        unit = self.unit
-        if unit.is_template:
-            return UnitConfig(id=unit.id, names=unit.names, description=unit.id,
-                              fragment_path=unit.fragment_path, dropin_paths=unit.dropin_paths,
-                              template=unit.id, load_state="error",
-                              load_error="Unit name %s is missing the instance name." % unit.id)
-        files = [(unit.fragment_path, unit.text, True)] + \
-            [(p, self.files._read_dropin(p), False) for p in unit.dropin_paths]
-        parsed = []
-        for path, text, is_fragment in files:
-            try:
-                assignments, warnings = parse(text, path)
-            except ParseError as e:
-                self.warnings.append(str(e))
-                self.fatal = self.fatal or str(e).split(": ", 1)[-1]
-                self.parse_error = True          # -EBADMSG: LoadState=error, not bad-setting
-                continue
-            self.warnings += warnings
-            parsed.append((assignments, is_fragment))
-        user = ""
-        for assignments, _ in parsed:
-            for a in assignments:
-                if a.key == "User" and a.section == "Service":
-                    user = a.value
-        self.specifiers = Specifiers(unit.id, unit.fragment_path, user,
-                                     opener=self.files.read)
-        type_section = _TYPE_SECTIONS.get(self.type)
-        known = {"Unit", "Install"} | ({type_section} if type_section else set())
-        for assignments, is_fragment in parsed:
-            for a in assignments:
-                if a.key is None:
-                    if a.section not in known and not a.section.startswith("X-"):
-                        self.warn(a, "Unknown section '%s'. Ignoring." % a.section)
-                    continue
-                if a.section not in known or a.key.startswith("X-"):
-                    continue
-                if a.section == "Install" and not is_fragment:
-                    continue
-                handler = getattr(self, "s_" + a.section, None)
-                if handler is None or not handler(a):
-                    if a.section == "Service" and self.type != "service":
-                        continue
-                    if a.section not in ("Unit", "Install", "Service"):
-                        continue       # other unit types: not interpreted
-                    self.warn(a, "Unknown key '%s' in section [%s], ignoring." % (a.key, a.section))
-        return self.finish()
-
-    # --- [Unit] ---
-    def s_Unit(self, a):
-        k, v = a.key, a.value
-        if k == "Description":
-            r = self.spec(a, v)
-            if r is not None:
-                self.v["description"] = r
-        elif k == "Documentation":
-            docs = self.list_for("documentation", v)
-            if docs is None:
-                return True
-            for word in v.split():
-                word = self.spec(a, word)
-                if word is None:
-                    continue
-                if not word.startswith(("http://", "https://", "file:", "info:", "man:")) \
-                        or any(c in word for c in "\x7f\"'<>\\^`{|}") or \
-                        any(ord(c) <= 32 for c in word):
-                    self.warn(a, "Invalid URL, ignoring: %s" % word)   # documentation_url_is_valid()
-                    continue
-                docs.append(word)
-        elif k in _DEP_KEYS:
-            field = _DEP_KEYS[k]
-            lst = self.list_for(field, v)
-            if lst is None:
-                return True
-            for word in v.split():
-                name = self.spec(a, word)
-                if name is None:
-                    continue
-                if not is_valid_name(name):
-                    self.warn(a, "Failed to add dependency on %s, ignoring: Invalid argument" % name)
-                    continue
-                if name not in lst:
-                    lst.append(name)
-        elif k == "RequiresMountsFor":
-            if not v:
-                self.v["requires_mounts_for"] = []
-            else:
-                self.v.setdefault("requires_mounts_for", []).extend(v.split())
-        elif k in ("DefaultDependencies", "RefuseManualStart", "RefuseManualStop"):
-            self.boolean(a, {"DefaultDependencies": "default_dependencies",
-                             "RefuseManualStart": "refuse_manual_start",
-                             "RefuseManualStop": "refuse_manual_stop"}[k])
-        elif k in ("StartLimitIntervalSec", "StartLimitInterval"):
-            self.timespan(a, "start_limit_interval_usec")
-        elif k == "StartLimitBurst":
-            self.unsigned(a, "start_limit_burst")
-        elif k in ("StartLimitAction", "SuccessAction", "FailureAction"):
-            field = {"StartLimitAction": "start_limit_action", "SuccessAction": "success_action",
-                     "FailureAction": "failure_action"}[k]
-            self.v[field] = v or "none"
-            if k == "SuccessAction":
-                self.success_action_set = v not in ("", "none")
-        elif k == "SourcePath":
-            self.v["source_path"] = v
-        elif k.startswith("Condition") or k.startswith("Assert"):
-            is_assert = k.startswith("Assert")
-            kind = k[6:] if is_assert else k[9:]
-            if kind not in _CONDITIONS:
-                return False
-            field = "asserts" if is_assert else "conditions"
-            if not v:
-                self.v[field] = []
-                return True
-            rest = v
-            is_path = kind in _PATH_CONDITIONS
-            trigger = rest.startswith("|")
-            if trigger:
-                rest = rest[1:] if is_path else rest[1:].lstrip(" \t\n\r")
-            negate = rest.startswith("!")
-            if negate:
-                rest = rest[1:] if is_path else rest[1:].lstrip(" \t\n\r")
-            rest = self.spec(a, rest)
-            if rest is None:
-                return True
-            if is_path:
-                if not rest.startswith("/"):
-                    self.warn(a, "%s= path is not absolute, ignoring: %s" % (k, rest))
-                    return True
-                rest = execline._path_simplify(rest)
-            self.v.setdefault(field, []).append((kind, negate, trigger, rest))
-        elif k in _ACCEPTED_UNIT:
-            pass
-        else:
-            return False
-        return True
-
-    # --- [Install] ---
-    def s_Install(self, a):
-        k, v = a.key, a.value
-        if k in _INSTALL_LISTS:
-            field = _INSTALL_LISTS[k]
-            lst = self.list_for(field, v)
-            if lst is None:
-                return True
-            for word in v.split():
-                name = self.spec(a, word)
-                if name and name not in lst:
-                    lst.append(name)
-        elif k == "DefaultInstance":
-            r = self.spec(a, v)
-            if r is not None:
-                self.v["default_instance"] = r
-        else:
-            return False
-        return True
-
-    # --- value helpers ---
-    def boolean(self, a, field):
-        try:
-            self.v[field] = parse_boolean(a.value)
-        except ValueError:
-            self.warn(a, "Failed to parse boolean value, ignoring: %s" % a.value)
-
-    def timespan(self, a, field, zero_infinity=False):
-        """config_parse_sec(); zero_infinity: the Timeout*Sec= parsers (parse_sec_fix_0)."""
-        try:
-            usec = parse_timespan(a.value)
-        except ValueError:
-            if zero_infinity:
-                self.warn(a, "Failed to parse %s= parameter, ignoring: %s" % (a.key, a.value))
-            else:
-                self.warn(a, "Failed to parse sec value, ignoring: %s" % a.value)
-            return False
-        if zero_infinity and usec == 0:
-            usec = INFINITY
-        self.v[field] = usec
-        return True
-
-    def unsigned(self, a, field):
-        try:
-            n = int(a.value)
-            if n < 0:
-                raise ValueError
-            self.v[field] = n
-        except ValueError:
-            self.warn(a, "Failed to parse number, ignoring: %s" % a.value)
-
-    def enum(self, a, field, choices, what):
-        if a.value in choices:
-            self.v[field] = a.value
-            return True
-        self.warn(a, "Failed to parse %s, ignoring: %s" % (what, a.value))
-        return False
-
-    def signal(self, a, field):
-        try:
-            self.v[field] = parse_signal(a.value)
-        except ValueError:
-            self.warn(a, "Failed to parse signal number, ignoring: %s" % a.value)
-
-    # --- [Service] ---
-    def s_Service(self, a):
-        if self.type != "service":
-            return False
-        k, v = a.key, a.value
-        if k in _EXEC_KEYS:
-            self.exec_line(a, _EXEC_KEYS[k])
-        elif k == "Type":
-            if self.enum(a, "type", _SERVICE_TYPES, "service type"):
-                self.type_set = True
-        elif k == "Restart":
-            self.enum(a, "restart", _RESTART, "service restart specifier")
-        elif k == "KillMode":
-            if self.enum(a, "kill_mode", _KILL_MODES, "kill mode") and v == "none":
-                self.warnings.append(
-                    "%s: Unit uses KillMode=none. This is unsafe, as it disables systemd's "
-                    "process lifecycle management for the service. Please update the service to "
-                    "use a safer KillMode=, such as 'mixed' or 'control-group'. Support for "
-                    "KillMode=none is deprecated and will eventually be removed." % self.unit.id)
-        elif k == "NotifyAccess":
-            self.enum(a, "notify_access", _NOTIFY, "notify access specifier")
-        elif k == "BusName":
-            self.v["bus_name"] = self.spec(a, v) or ""
-        elif k == "PIDFile":
-            if not v:
-                self.v["pid_file"] = ""
-                return True
-            p = self.spec(a, v)
-            if p is None:
-                return True
-            if not p.startswith("/"):
-                p = "/run/" + p
-            self.v["pid_file"] = os.path.normpath(p)
-        elif k in ("RemainAfterExit", "GuessMainPID", "SendSIGKILL", "SendSIGHUP", "IgnoreSIGPIPE",
-                   "DynamicUser"):
-            self.boolean(a, {"RemainAfterExit": "remain_after_exit", "GuessMainPID": "guess_main_pid",
-                             "SendSIGKILL": "send_sigkill", "SendSIGHUP": "send_sighup",
-                             "IgnoreSIGPIPE": "ignore_sigpipe", "DynamicUser": "dynamic_user"}[k])
-        elif k == "RestartSec":
-            self.timespan(a, "restart_usec")
-        elif k == "TimeoutSec":
-            if self.timespan(a, "timeout_start_usec", True):
-                self.v["timeout_stop_usec"] = self.v["timeout_start_usec"]
-                self.start_timeout_set = self.stop_timeout_set = True
-        elif k == "TimeoutStartSec":
-            if self.timespan(a, "timeout_start_usec", True):
-                self.start_timeout_set = True
-        elif k == "TimeoutStopSec":
-            if self.timespan(a, "timeout_stop_usec", True):
-                self.stop_timeout_set = True
-        elif k == "TimeoutAbortSec":
-            if not v:
-                self.v["timeout_abort_usec"] = None
-            else:
-                self.timespan(a, "timeout_abort_usec", True)
-        elif k == "WatchdogSec":
-            self.timespan(a, "watchdog_usec")
-        elif k in ("KillSignal", "FinalKillSignal", "RestartKillSignal"):
-            self.signal(a, {"KillSignal": "kill_signal", "FinalKillSignal": "final_kill_signal",
-                            "RestartKillSignal": "restart_kill_signal"}[k])
-        elif k in ("SuccessExitStatus", "RestartPreventExitStatus", "RestartForceExitStatus"):
-            base = {"SuccessExitStatus": "success_exit", "RestartPreventExitStatus":
-                    "restart_prevent_exit", "RestartForceExitStatus": "restart_force_exit"}[k]
-            if not v:
-                self.v[base + "_status"] = []
-                self.v[base + "_signals"] = []
-                return True
-            codes, signals, bad = _exit_status_words(v)
-            for word in bad:
-                self.warn(a, "Failed to parse value, ignoring: %s" % word)
-            lst = self.v.setdefault(base + "_status", [])
-            lst += [c for c in codes if c not in lst]
-            sl = self.v.setdefault(base + "_signals", [])
-            sl += [s for s in signals if s not in sl]
-        elif k in ("StartLimitInterval", "StartLimitBurst"):
-            if k == "StartLimitBurst":
-                self.unsigned(a, "start_limit_burst")
-            else:
-                self.timespan(a, "start_limit_interval_usec")
-        elif k in ("User", "Group"):
-            r = self.spec(a, v)
-            if r is None:
-                return True
-            if r and not _valid_user(r):
-                self.warn(a, "Invalid user/group name or numeric ID, ignoring: %s" % r)
-                return True
-            self.v[k.lower()] = r
-        elif k == "SupplementaryGroups":
-            lst = self.list_for("supplementary_groups", v)
-            if lst is None:
-                return True
-            for word in v.split():
-                r = self.spec(a, word)
-                if r and _valid_user(r):
-                    lst.append(r)
-                elif r:
-                    self.warn(a, "Invalid user/group name or numeric ID, ignoring: %s" % r)
-        elif k == "WorkingDirectory":
-            self.working_directory(a)
-        elif k == "RootDirectory":
-            self.v["root_directory"] = self.spec(a, v) or ""
-        elif k == "UMask":
-            try:
-                mode = int(v, 8)
-                if not 0 <= mode <= 0o7777:
-                    raise ValueError
-                self.v["umask"] = mode
-            except ValueError:
-                self.warn(a, "Failed to parse access mode '%s', ignoring: Invalid argument" % v)
-        elif k == "RuntimeDirectoryMode":
-            try:
-                self.v["runtime_directory_mode"] = int(v, 8)
-            except ValueError:
-                self.warn(a, "Failed to parse access mode '%s', ignoring: Invalid argument" % v)
-        elif k == "RuntimeDirectoryPreserve":
-            if v in ("restart",):
-                self.v["runtime_directory_preserve"] = v
-            else:
-                try:
-                    self.v["runtime_directory_preserve"] = "yes" if parse_boolean(v) else "no"
-                except ValueError:
-                    self.warn(a, "Failed to parse RuntimeDirectoryPreserve=, ignoring: %s" % v)
-        elif k in _DIR_KEYS:
-            field = _DIR_KEYS[k]
-            lst = self.list_for(field, v)
-            if lst is None:
-                return True
-            for word in v.split():
-                r = self.spec(a, word)
-                if r is None:
-                    continue
-                name = r.split(":", 1)[0]
-                if name.startswith("/") or ".." in name.split("/") or not name:
-                    self.warn(a, "%s= path is not valid, ignoring assignment: %s" % (k, r))
-                    continue
-                lst.append(r)
-        elif k == "Environment":
-            self.environment(a)
-        elif k == "EnvironmentFile":
-            if not v:
-                self.v["environment_files"] = []
-                return True
-            r = self.spec(a, v)
-            if r is None:
-                return True
-            path, ignore = envfile.split_prefix(r)
-            if not path.startswith("/"):
-                self.warn(a, "Path '%s' is not absolute, ignoring." % path)
-                return True
-            self.v.setdefault("environment_files", []).append((path, ignore))
-        elif k in ("PassEnvironment", "UnsetEnvironment"):
-            field = "pass_environment" if k == "PassEnvironment" else "unset_environment"
-            lst = self.list_for(field, v)
-            if lst is None:
-                return True
-            pos = 0
-            while True:
-                try:
-                    word, pos = extract_word(v, pos, cunescape=(k == "UnsetEnvironment"))
-                except WordError:
-                    self.warn(a, "Trailing garbage in %s, ignoring: %s" % (k, v))
-                    break
-                if word is None:
-                    break
-                try:
-                    word = self.specifiers.expand(word)
-                except SpecifierError as e:
-                    self.warn(a, "Failed to resolve specifiers in %s, ignoring: %s" % (word, e))
-                    continue
-                if k == "PassEnvironment" and not envfile.name_is_valid(word):
-                    self.warn(a, "Invalid environment name for %s, ignoring: %s" % (k, word))
-                    continue
-                if k == "UnsetEnvironment" and not envfile.name_is_valid(word.split("=", 1)[0]):
-                    self.warn(a, "Invalid environment name or assignment %s, ignoring: %s" % (k, word))
-                    continue
-                if word not in lst:
-                    lst.append(word)
-        elif k.startswith("Limit") and k[5:].rstrip() in _LIMITS:
-            kind = k[5:]
-            try:
-                if ":" in v:
-                    soft, hard = v.split(":", 1)
-                    pair = (_parse_limit_value(kind, soft), _parse_limit_value(kind, hard))
-                    if pair[0] != INFINITY and pair[1] != INFINITY and pair[0] > pair[1]:
-                        raise ValueError
-                else:
-                    n = _parse_limit_value(kind, v)
-                    pair = (n, n)
-            except ValueError:
-                self.warn(a, "Failed to parse resource value, ignoring: %s" % v)
-                return True
-            limits = self.v.setdefault("limits", {})
-            limits[kind] = pair
-        elif k == "Nice":
-            try:
-                n = int(v)
-                if not -20 <= n <= 19:
-                    raise ValueError
-                self.v["nice"] = n
-            except ValueError:
-                self.warn(a, "Failed to parse nice priority '%s', ignoring: Invalid argument" % v)
-        elif k in ("StandardInput", "StandardOutput", "StandardError"):
-            r = self.spec(a, v)
-            if r is not None:
-                self.v["standard_" + k[8:].lower()] = r
-        elif k == "ExitType":
-            self.enum(a, "exit_type", ("main", "cgroup"), "service exit type")
-        elif k in _ACCEPTED_SERVICE:
-            self.v.setdefault("sandboxing", []).append((k, v))
-        else:
-            return False
-        return True
-
-    def exec_line(self, a, field):
-        if not a.value:
-            self.v[field] = []
-            return
-        try:
-            commands = execline.parse(a.value, lambda word, is_path: self.specifiers.expand(word))
-        except execline.ExecError as e:
-            if e.fatal:
-                self.fail(a, e.message)
-            else:
-                self.warn(a, e.message)
-            return
-        self.v.setdefault(field, []).extend(commands)
-
-    def working_directory(self, a):
-        v = a.value
-        if not v:
-            self.v["working_directory"] = ""
-            self.v["working_directory_optional"] = False
-            self.v["working_directory_home"] = False
-            return
-        optional = v.startswith("-")
-        if optional:
-            v = v[1:]
-        if v == "~":
-            self.v.update(working_directory="~", working_directory_home=True,
-                          working_directory_optional=optional)
-            return
-        r = self.spec(a, v)
-        if r is None:
-            return
-        if not r.startswith("/"):
-            self.fail(a, "WorkingDirectory= path is not absolute: %s" % r)
-            return
-        self.v.update(working_directory=os.path.normpath(r), working_directory_home=False,
-                      working_directory_optional=optional)
-
-    def environment(self, a):
-        """config_parse_environ(): words unquoted and unescaped, then specifiers per word; a
-        syntax error drops the rest of the line."""
-        if not a.value:
-            self.env = {}
-            return
-        pos = 0
-        while True:
-            try:
-                word, pos = extract_word(a.value, pos)
-            except WordError:
-                self.warn(a, "Invalid syntax, ignoring: %s" % a.value)
-                return
-            if word is None:
-                return
-            try:
-                word = self.specifiers.expand(word)
-            except SpecifierError as e:
-                self.warn(a, "Failed to resolve specifiers in %s, ignoring: %s" % (word, e))
-                continue
-            key, eq, value = word.partition("=")
-            if not eq or not envfile.name_is_valid(key):
-                self.warn(a, "Invalid environment assignment, ignoring: %s" % word)
-                continue
-            self.env.pop(key, None)
-            self.env[key] = value
-
-    # --- verification and the result ---
-    def finish(self) -> UnitConfig:
-        unit, v = self.unit, self.v
-        values = {}
-        for key, value in v.items():
-            values[key] = tuple(value) if isinstance(value, list) else value
-        values["environment"] = tuple("%s=%s" % kv for kv in self.env.items())
-        c = UnitConfig(id=unit.id, names=unit.names, fragment_path=unit.fragment_path,
-                       dropin_paths=unit.dropin_paths, template=unit.template,
-                       instance=unit.instance, **values)
-        if self.type == "service":
-            c = self.fix_service(c)
-        warnings = list(self.warnings)
-        if self.fatal is not None:
-            warnings.append("%s: Unit configuration has fatal error, unit will not be started."
-                            % unit.id)
-            c = c.replace(load_state="error" if self.parse_error else "bad-setting",
-                          load_error=self.fatal)
-        return c.replace(warnings=tuple(warnings))
-
-    def fix_service(self, c):
-        changes = {}
-        if not self.type_set:
-            if c.bus_name:
-                changes["type"] = "dbus"
-            elif c.exec_start:
-                changes["type"] = "simple"
-            else:
-                changes["type"] = "oneshot"
-        typ = changes.get("type", c.type)
-        if typ == "oneshot" and not self.start_timeout_set:
-            changes["timeout_start_usec"] = INFINITY
-        if not c.notify_access:
-            changes["notify_access"] = "main" if typ == "notify" or c.watchdog_usec else "none"
-        if c.timeout_abort_usec is None:
-            changes["timeout_abort_usec"] = changes.get("timeout_stop_usec", c.timeout_stop_usec)
-        if c.restart_kill_signal is None:
-            changes["restart_kill_signal"] = c.kill_signal
-        c = c.replace(**changes)
-        msg = None
-        pam = any(k == "PAMName" and v for k, v in c.sandboxing)
-        if not c.exec_start and not c.exec_stop and not self.success_action_set:
-            msg = "Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing."
-        elif typ != "oneshot" and not c.exec_start:
-            msg = "Service has no ExecStart= setting, which is only allowed for Type=oneshot " \
-                  "services. Refusing."
-        elif not c.remain_after_exit and not c.exec_start and not self.success_action_set:
-            msg = "Service has no ExecStart= and no SuccessAction= settings and does not have " \
-                  "RemainAfterExit=yes set. Refusing."
-        elif typ != "oneshot" and len(c.exec_start) > 1:
-            msg = "Service has more than one ExecStart= setting, which is only allowed for " \
-                  "Type=oneshot services. Refusing."
-        elif typ == "oneshot" and c.restart in ("always", "on-success"):
-            msg = "Service has Restart= set to either always or on-success, which isn't allowed " \
-                  "for Type=oneshot services. Refusing."
-        elif typ == "oneshot" and (c.restart_force_exit_status or c.restart_force_exit_signals):
-            msg = "Service has RestartForceExitStatus= set, which isn't allowed for Type=oneshot " \
-                  "services. Refusing."
-        elif typ == "oneshot" and c.exit_type == "cgroup":
-            msg = "Service has ExitType=cgroup set, which isn't allowed for Type=oneshot " \
-                  "services. Refusing."
-        elif typ == "dbus" and not c.bus_name:
-            msg = "Service is of type D-Bus but no D-Bus service name has been specified. Refusing."
-        elif pam and c.kill_mode not in ("control-group", "mixed"):
-            msg = "Service has PAM enabled. Kill mode must be set to 'control-group' or 'mixed'. " \
-                  "Refusing."
-        if not msg and c.bus_name and typ != "dbus":
-            self.warnings.append("%s: Service has a D-Bus service name specified, but is not of "
-                                 "type dbus. Ignoring." % self.unit.id)
-        if msg and self.fatal is None:
-            self.warnings.append("%s: %s" % (self.unit.id, msg))
-            self.fatal = msg
-        if c.user == "nobody":
-            self.warnings.append("%s: Special user nobody configured, this is not safe!"
-                                 % self.unit.id)
-        return c
+            ids.add(unit.id)
+            self.load(name)
+        self.cache.keep_only(ids)
+        self.cache.flush()
+        self._bulk_state = "done"

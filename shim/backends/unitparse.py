@@ -6,7 +6,6 @@ Pure functions on text: no file is opened here except through callables passed i
 """
 
 import os
-import socket
 
 COMMENTS = "#;"
 WHITESPACE = " \t\n\r"
@@ -347,6 +346,7 @@ class Specifiers:
         self.prefix, at, self.instance = name.partition("@")
         self.has_instance = bool(at) and bool(self.instance)
         self._cache = {}
+        self._asked = set()
 
     def _passwd(self):
         user = self.user or "root"
@@ -364,9 +364,17 @@ class Specifiers:
             return "/", "/usr/sbin/nologin"
         raise SpecifierError("No such process")
 
+    # Specifiers whose value comes from the machine rather than from the unit's files: a unit
+    # that uses one is not parse-cached (shim/backends/unitcache.py).
+    HOST_VALUES = frozenset("hsHlqmbvaowWBAM")
+
+    def uses_host_values(self) -> bool:
+        return not self.HOST_VALUES.isdisjoint(self._asked)
+
     def value(self, c: str) -> str:
         if c in self._cache:
             return self._cache[c]
+        self._asked.add(c)              # also when it fails: the failure is the machine's too
         v = self._compute(c)
         self._cache[c] = v
         return v
@@ -385,8 +393,10 @@ class Specifiers:
                   "V": lambda: "/var/tmp",
                   "h": lambda: self._passwd()[0], "s": lambda: self._passwd()[1],
                   "u": lambda: "root", "U": lambda: "0", "g": lambda: "root", "G": lambda: "0",
-                  "H": socket.gethostname, "l": lambda: socket.gethostname().split(".")[0],
-                  "q": socket.gethostname,
+                  # gethostname(2) is uname's nodename; `socket` costs 2 ms to import
+                  "H": lambda: os.uname().nodename,
+                  "l": lambda: os.uname().nodename.split(".")[0],
+                  "q": lambda: os.uname().nodename,
                   "m": lambda: _read_first_line(self.opener, "/etc/machine-id"),
                   "b": lambda: _read_first_line(self.opener, "/proc/sys/kernel/random/boot_id").replace("-", ""),
                   "v": lambda: os.uname().release,

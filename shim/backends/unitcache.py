@@ -1,0 +1,249 @@
+"""A parse cache for native unit files: `UnitConfig`s in one marshal file under the state
+directory, so that `list-units` with hundreds of unit files does not parse them all each time.
+
+Never trusted blindly. An entry is used only when its signature equals the one computed now from
+the files themselves: the unit's id and names, its fragment path, and (path, inode, size,
+mtime_ns, ctime_ns) of the fragment and of every drop-in in application order (so an added or
+removed drop-in changes it). Entries whose files changed within the last RACY_NS are not stored
+(git's "racy" rule: the kernel's clock is coarse, two writes in one tick keep one mtime). The file
+starts with a magic and a CRC of its body; a file that is not ours (owner, mode), damaged,
+truncated, too large, or that decodes to anything but the plain values a `UnitConfig` holds, is
+ignored, never an error: the units are then parsed as if there were no cache.
+
+Layout: MAGIC, crc32 (4 bytes, big endian), marshal({unit id: marshal((signature, fields))}),
+where `fields` holds only the values that differ from UnitConfig's defaults and ExecCommands as
+tuples. The file is 0600: drop-ins may hold secrets (Environment=) that only root may read.
+"""
+
+import marshal
+import os
+import stat
+import time
+import zlib
+
+from shim.core.config import ExecCommand, UnitConfig
+
+MAGIC = b"shim-unitcache-1\n"
+CACHE_NAME = "unitcache.marshal"
+MAX_BYTES = 32 * 1024 * 1024
+RACY_NS = 2 * 10 ** 9
+EXEC_FIELDS = ("exec_condition", "exec_start_pre", "exec_start", "exec_start_post",
+               "exec_reload", "exec_stop", "exec_stop_post")
+_EXEC_FLAGS = ("ignore_errors", "no_env_expand", "full_privileges", "no_setuid", "ambient")
+
+
+def file_signature(path: str, shown: str):
+    """(shown path, inode, size, mtime_ns, ctime_ns) of `path` (followed), or of the link itself
+    when it leads nowhere readable (a drop-in masked by /dev/null)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = os.lstat(path)
+    return (shown, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def is_racy(signature, now_ns: int) -> bool:
+    """Did one of the files change so recently that a same-size rewrite within the same clock
+    tick could go unnoticed?"""
+    for part in signature:
+        if type(part) is tuple and len(part) == 5 and type(part[3]) is int:
+            if max(part[3], part[4]) > now_ns - RACY_NS:
+                return True
+    return False
+
+
+# --- UnitConfig <-> plain values ------------------------------------------------------------------
+
+_SCALARS = frozenset((str, int, bool, float, type(None)))
+
+
+def _plain(value) -> bool:
+    """Only what marshal writes and a UnitConfig holds: no code objects, sets or bytes."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is tuple:
+        for v in value:
+            if type(v) not in _SCALARS and not _plain(v):
+                return False
+        return True
+    if kind is dict:
+        return all(type(k) is str and _plain(v) for k, v in value.items())
+    return False
+
+
+def encode(config: UnitConfig):
+    """The fields of `config` that differ from the defaults, as plain values; None if something
+    in it is not plain (then the unit is simply not cached)."""
+    fields = {}
+    for name in UnitConfig._fields():
+        value = getattr(config, name)
+        if value == getattr(UnitConfig, name):
+            continue
+        if name in EXEC_FIELDS:
+            if not all(type(c) is ExecCommand for c in value):
+                return None
+            value = tuple((c.path, tuple(c.argv)) + tuple(bool(getattr(c, f)) for f in _EXEC_FLAGS)
+                          for c in value)
+        elif type(value) is list:
+            value = tuple(value)
+        if not _plain(value):
+            return None
+        fields[name] = value
+    return fields
+
+
+def _default_kind(name):
+    default = getattr(UnitConfig, name)
+    return None if default is None else type(default)
+
+
+def decode(fields):
+    """A UnitConfig from `encode()`'s output, or None if anything does not fit."""
+    if type(fields) is not dict:
+        return None
+    known = UnitConfig._fields()
+    values = {}
+    for name, value in fields.items():
+        if type(name) is not str or name not in known or not _plain(value):
+            return None
+        kind = _default_kind(name)
+        if kind is not None and type(value) is not kind:
+            return None
+        if name in EXEC_FIELDS:
+            commands = []
+            for item in value:
+                if type(item) is not tuple or len(item) != 2 + len(_EXEC_FLAGS) or \
+                        type(item[0]) is not str or type(item[1]) is not tuple or \
+                        not all(type(w) is str for w in item[1]) or \
+                        not all(type(f) is bool for f in item[2:]):
+                    return None
+                commands.append(ExecCommand(item[0], item[1], *item[2:]))
+            value = tuple(commands)
+        values[name] = value
+    return UnitConfig(**values)
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+class UnitCache:
+    """One command's view of the cache file. `get` and `put` work in memory; `flush` writes
+    (atomically, only when something changed and we may)."""
+
+    def __init__(self, path: str, writable: bool = True):
+        self.path = path
+        self.writable = writable
+        self._raw = None                # {unit id: bytes} as read
+        self._decoded = {}              # unit id -> (signature, UnitConfig) used this command
+        self._dirty = False
+        self.hits = self.misses = 0     # for tests and the benchmark
+
+    def _entries(self) -> dict:
+        if self._raw is None:
+            self._raw = self._read()
+        return self._raw
+
+    def _read(self) -> dict:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            return {}
+        try:
+            st = os.fstat(fd)
+            if st.st_uid not in (0, os.geteuid()) or st.st_mode & 0o022 or \
+                    st.st_size > MAX_BYTES or not stat.S_ISREG(st.st_mode):
+                return {}
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                data = handle.read(MAX_BYTES + 1)
+        except OSError:
+            return {}
+        finally:
+            os.close(fd)
+        head = len(MAGIC) + 4
+        if len(data) < head or not data.startswith(MAGIC) or \
+                int.from_bytes(data[len(MAGIC):head], "big") != zlib.crc32(memoryview(data)[head:]):
+            return {}
+        try:
+            entries = marshal.loads(data[head:])
+        except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+            return {}
+        if type(entries) is not dict or \
+                not all(type(k) is str and type(v) is bytes for k, v in entries.items()):
+            return {}
+        return entries
+
+    def get(self, unit_id: str, signature):
+        """The cached UnitConfig for exactly this signature, else None."""
+        hit = self._decoded.get(unit_id)
+        if hit is None:
+            blob = self._entries().get(unit_id)
+            if blob is not None:
+                try:
+                    stored, fields = marshal.loads(blob)
+                except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+                    stored = fields = None
+                config = decode(fields) if stored == signature else None
+                if config is not None and config.id == unit_id:
+                    hit = self._decoded[unit_id] = (stored, config)
+        if hit is not None and hit[0] == signature:
+            self.hits += 1
+            return hit[1]
+        self.misses += 1
+        return None
+
+    def put(self, unit_id: str, signature, config) -> None:
+        self._decoded[unit_id] = (signature, config)
+        if not self.writable or is_racy(signature, time.time_ns()):
+            return
+        fields = encode(config)
+        if fields is None:
+            return
+        try:
+            blob = marshal.dumps((signature, fields))
+        except ValueError:
+            return
+        self._entries()[unit_id] = blob
+        self._dirty = True
+
+    def keep_only(self, unit_ids) -> None:
+        """Forget entries for units that no longer exist (after a full scan)."""
+        entries = self._entries()
+        for unit_id in [u for u in entries if u not in unit_ids]:
+            del entries[unit_id]
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write the file if anything changed. Failure (read-only /run, no permission, a full
+        disk) leaves the cache as it was: it is only ever an optimisation."""
+        if not self._dirty or not self.writable:
+            return
+        self._dirty = False
+        body = marshal.dumps(self._entries())
+        data = MAGIC + zlib.crc32(body).to_bytes(4, "big") + body
+        directory = os.path.dirname(self.path)
+        tmp = "%s.%d.tmp" % (self.path, os.getpid())
+        try:
+            os.makedirs(directory, mode=0o755, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+            os.rename(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def clear(self) -> None:
+        """daemon-reload: start from nothing (the next full load writes a fresh file)."""
+        self._raw, self._decoded, self._dirty = {}, {}, True
+
+
+def for_context(ctx):
+    """The cache of this machine's state directory; None with --root (an image is read, never
+    written, and a cache found inside it is not ours to trust)."""
+    if ctx.offline or not ctx.state_dir:
+        return None
+    return UnitCache(os.path.join(ctx.state_dir, CACHE_NAME), writable=os.geteuid() == 0)
