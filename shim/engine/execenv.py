@@ -44,12 +44,14 @@ DIRECTORY_TYPES = (
 _MAX_SYMLINKS = 40
 
 
-class ExecDirectoryError(Exception):
-    """A directory could not be set up: systemd logs `message` and the command exits with
-    `status` (233/RUNTIME_DIRECTORY ... 241/CONFIGURATION_DIRECTORY) without running."""
+class ExecDirectoryError(OSError):
+    """A directory could not be set up: systemd logs `message` ('Failed to set up special
+    execution directory in /run: Not a directory') and the command exits with `status`
+    (233/RUNTIME_DIRECTORY ... 241/CONFIGURATION_DIRECTORY) without running. An OSError, so
+    that callers catching OSError for a failed spawn catch this too."""
 
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
+    def __init__(self, code: int, message: str, status: int):
+        super().__init__(code, message)
         self.message, self.status = message, status
 
 
@@ -428,7 +430,8 @@ def prepare_directories(ctx, config, uid, gid, warn=None) -> dict:
                 for link in links:
                     _one_symlink(root, prefix, path, link)
         except OSError as error:
-            raise ExecDirectoryError("Failed to set up special execution directory in %s: %s"
+            raise ExecDirectoryError(error.errno or errno.EIO,
+                                     "Failed to set up special execution directory in %s: %s"
                                      % (prefix, error.strerror or error), status) from None
     return directory_environment(ctx, config)
 
