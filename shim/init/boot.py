@@ -2,22 +2,23 @@
 [UNIT...]` and `python3 -m shim.init.boot stop`. A child, so that jobs wait for their own
 children while PID 1 reaps everything else, and so that PID 1 never imports the engine.
 
-start without units: the boot set, `systemctl start default.target` once the engine's
+start without units: the boot set, as one `systemctl start` of default.target once the engine's
 transaction (shim/engine/transaction.py) pulls in a target's wants; until it exists, the same set
-computed here: what default.target's `.wants/` directories name, and the init scripts enabled for
-the default runlevel that no unit file shadows, ordered by After=/Before= (then rc link order).
+listed here: the unit files the default target wants (through sysinit, basic, multi-user, as
+shim/boot.py follows systemd's target chain), plus the init scripts enabled for the default
+runlevel (an S link in /etc/rcN.d) that no unit file shadows, in After=/Before= order, one
+`systemctl start` for all of them.
 
-stop: every unit our records say we started, newest first (units were started in dependency
-order, so this is the reverse dependency order), through the same stop jobs as `systemctl stop`:
-each with its ExecStop= and TimeoutStopSec=.
+stop: every unit that is active now, whatever defined it, in reverse start order, through the
+same stop jobs as `systemctl stop`: each with its ExecStop= and TimeoutStopSec=.
 """
 
 import os
 import sys
 
+from shim import boot as boot_hook
+
 TRANSACTION_MODULE = "shim.engine.transaction"
-WANTS_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
-              "/lib/systemd/system", "/usr/lib/systemd/system")
 
 
 def _cli(argv) -> int:
@@ -25,79 +26,42 @@ def _cli(argv) -> int:
     return cli.main(argv)
 
 
-def _context():
-    from shim.context import Context
-    env = os.environ
-    return Context(root=env.get("SYSTEMCTL_SHIM_ROOT") or "/",
-                   state_dir=env.get("SYSTEMCTL_SHIM_STATE_DIR", ""))
+def _manager():
+    from shim.manager import Manager
+    return Manager(boot_hook._context())
 
 
 def boot_set(manager) -> list:
-    """Unit ids of the default target's wants and the enabled init scripts, in start order."""
-    ctx = manager.ctx
-    target = manager.index.resolve("default.target")
-    names = []
-    for directory in WANTS_DIRS:
-        for name in target.names or (target.id,):
-            try:
-                entries = sorted(os.listdir(ctx.path(os.path.join(directory, name + ".wants"))))
-            except OSError:
-                continue
-            names.extend(e for e in entries if e.endswith(".service") and e not in names)
-    units, seen = [], set()
-    for unit in manager.units(names, allow_globs=False):
-        if unit.found and unit.id not in seen and not manager.is_masked(unit):
-            units.append(unit)
-            seen.update(unit.names or (unit.id,))
-    level_links = _rc_start_links(ctx)
+    """Units to start at boot, in start order."""
+    units = boot_hook.boot_units(manager)
+    taken = {name for unit in units for name in unit.names or (unit.id,)}
+    links = _rc_start_links(manager.ctx)
     for unit in manager.index.all():
-        if unit.script and unit.name in level_links and not (set(unit.names) & seen) \
+        if unit.script and unit.name in links and not (set(unit.names) & taken) \
                 and not manager.is_masked(unit):
             units.append(unit)
-            seen.update(unit.names)
-    rank = {unit.id: (level_links.get(unit.name, "S99"), unit.id) for unit in units}
-    return _ordered(manager, units, rank)
+            taken.update(unit.names)
+    ranks = {unit.id: rank for rank, unit in enumerate(units)}
+    return boot_hook.ordered(manager, units, ranks)
 
 
-def _rc_start_links(ctx) -> dict:
-    """{script name: 'S02'} for the S links of the default runlevel (empty without rc dirs)."""
+def _rc_start_links(ctx) -> set:
+    """Script names with an S link in the default runlevel's rc directory (none: no rc dirs)."""
     from shim.backends.sysv import default_runlevel
-    found = {}
     try:
         entries = os.listdir(ctx.path("/etc/rc%s.d" % default_runlevel(ctx)))
     except OSError:
-        return found
-    for entry in entries:
-        if len(entry) > 3 and entry[0] == "S" and entry[1:3].isdigit():
-            found.setdefault(entry[3:], entry[:3])
-    return found
+        return set()
+    return {entry[3:] for entry in entries
+            if len(entry) > 3 and entry[0] == "S" and entry[1:3].isdigit()}
 
 
-def _ordered(manager, units, rank) -> list:
-    """Kahn's sort on After=/Before= within the set; ties and cycles fall back to `rank`."""
-    by_name = {}
-    for unit in units:
-        for name in unit.names or (unit.id,):
-            by_name.setdefault(name, unit.id)
-    before = {unit.id: set() for unit in units}       # id -> ids that must start first
-    for unit in units:
-        config = manager.config(unit)
-        for name in getattr(config, "after", ()) or ():
-            if by_name.get(name) not in (None, unit.id):
-                before[unit.id].add(by_name[name])
-        for name in getattr(config, "before", ()) or ():
-            if by_name.get(name) not in (None, unit.id):
-                before[by_name[name]].add(unit.id)
-    order = []
-    while before:
-        ready = sorted((uid for uid, deps in before.items() if not deps), key=rank.get) or \
-            sorted(before, key=rank.get)[:1]              # a cycle: break it at the first
-        for uid in ready:
-            order.append(uid)
-            del before[uid]
-        for deps in before.values():
-            deps.difference_update(ready)
-    return order
+def running_units(manager) -> list:
+    """Every unit active now, in start order (stop them reversed)."""
+    at_boot = {unit.id: rank for rank, unit in enumerate(boot_set(manager))}
+    units = [unit for unit in manager.index.all()
+             if manager.inspector.inspect(unit).active_state in boot_hook.ACTIVE_STATES]
+    return boot_hook.ordered(manager, units, {u.id: at_boot.get(u.id, len(at_boot)) for u in units})
 
 
 def start(units) -> int:
@@ -106,22 +70,12 @@ def start(units) -> int:
     import importlib.util
     if importlib.util.find_spec(TRANSACTION_MODULE) is not None:
         return _cli(["start", "default.target"])
-    from shim.manager import Manager
-    ids = boot_set(Manager(_context()))
+    ids = [unit.id for unit in boot_set(_manager())]
     return _cli(["start", "--"] + ids) if ids else 0
 
 
-def started_units(ctx) -> list:
-    """Units our records say are started, newest first."""
-    from shim.state import StateStore
-    records = StateStore(ctx.state_dir, ctx.proc).all_records()
-    started = [(record.active_since, unit_id) for unit_id, record in records.items()
-               if record.state == "started"]
-    return [unit_id for _, unit_id in sorted(started, reverse=True)]
-
-
 def stop() -> int:
-    ids = started_units(_context())
+    ids = [unit.id for unit in reversed(running_units(_manager()))]
     return _cli(["stop", "--"] + ids) if ids else 0
 
 

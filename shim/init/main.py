@@ -34,6 +34,7 @@ SHUTDOWN = {signal.SIGTERM: "exit", signal.SIGINT: "reboot",
             RTMIN + 3: "halt", RTMIN + 4: "poweroff", RTMIN + 5: "reboot"}
 IMMEDIATE = {RTMIN + 13: "halt", RTMIN + 14: "poweroff", RTMIN + 15: "reboot"}
 EXIT_STATUS = {"exit": 0, "halt": 0, "poweroff": 0, "reboot": 129}
+LINGER = 0.5                 # after the stop jobs: what is left may still be leaving by itself
 FINAL_TERM_GRACE = 3.0       # after the stop jobs: SIGTERM to what is left, then SIGKILL
 FINAL_KILL_GRACE = 2.0       # after SIGKILL: how long to wait for the last zombies
 SIGINT_BURST = (7, 2.0)      # systemd: more than 7 ctrl-alt-del within 2 s reboots at once
@@ -62,12 +63,13 @@ class Init:
         self.boot_worker = self.stopper = None
         self.request = None              # "exit" | "halt" | "poweroff" | "reboot"
         self.immediate = False
-        self.final = None                # None, "term" (SIGTERM sent) or "kill" (SIGKILL sent)
+        self.final = None                # None, "linger", "term" (SIGTERM sent), "kill" (SIGKILL sent)
         self.deadline = None
         self.sigints = []
         self.done = False
         self.stop_began = None
         self.stop_spawned = False
+        self.debug = bool(self.env.get("SYSTEMCTL_SHIM_DEBUG"))
 
     # --- output --------------------------------------------------------------------------------
     def log(self, text: str) -> None:
@@ -136,6 +138,9 @@ class Init:
 
     def on_child(self, pid: int, ref, wait_status: int) -> None:
         code = os.waitstatus_to_exitcode(wait_status)
+        if self.debug:
+            self.log("reaped %d (%s), status %d" % (pid, "boot" if pid == self.boot_worker else
+                                                    "stop" if pid == self.stopper else "orphan", code))
         if pid == self.boot_worker:
             self.boot_worker = None
             if self.phase == "starting":
@@ -206,10 +211,13 @@ class Init:
                 return
             if self.stopper is not None:
                 return
-            self.final, self.deadline = "term", now + FINAL_TERM_GRACE
-            self._signal_rest(signal.SIGTERM)
+            # Keepers leave on their own once their unit's processes are gone: a moment first.
+            self.final, self.deadline = "linger", now + (0 if self.immediate else LINGER)
         if not self._has_children():
             self.done = True
+        elif self.final == "linger" and now >= self.deadline:
+            self.final, self.deadline = "term", now + FINAL_TERM_GRACE
+            self._signal_rest(signal.SIGTERM)
         elif self.final == "term" and now >= self.deadline:
             self.final, self.deadline = "kill", now + FINAL_KILL_GRACE
             self._signal_rest(signal.SIGKILL)

@@ -84,4 +84,5 @@ class Reaper:
         if importlib.util.find_spec(AFTER_EXIT_MODULE) is None:
             self.log("%s: %s is not available: Restart= is not applied." % (unit_id, AFTER_EXIT_MODULE))
             return
-        spawn(AFTER_EXIT_MODULE, unit_id)
+        invocation = store.load(unit_id).invocation_id
+        spawn(AFTER_EXIT_MODULE, unit_id, invocation)
