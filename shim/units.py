@@ -142,7 +142,11 @@ class UnitIndex:
         """Scripts are the units where a running init starts them at boot (so that systemctl acts
         on what init started); SYSTEMCTL_SHIM_PREFER_NATIVE=1 makes unit files win, as on
         systemd (a container, the PID-1 mode)."""
-        return self.ctx.env.get("SYSTEMCTL_SHIM_PREFER_NATIVE", "") in ("1", "yes", "true")
+        chosen = self.ctx.env.get("SYSTEMCTL_SHIM_PREFER_NATIVE", "")
+        if chosen:
+            return chosen in ("1", "yes", "true")
+        # Our init is the container's PID 1 (shim/init): there too, as under systemd.
+        return os.path.exists(os.path.join(self.ctx.state_dir, "init.json"))
 
     def unit_files(self):
         if self._unit_files is None:

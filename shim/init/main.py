@@ -54,9 +54,6 @@ class Init:
         self.me = ProcessRef.of(os.getpid(), self.proc)
         self.is_pid1 = os.getpid() == 1
         self.env = dict(os.environ)
-        # A container is what systemd runs in: its unit files win over the init scripts that
-        # packages also ship (nginx, cron), as on a Debian image booted with systemd.
-        self.env.setdefault("SYSTEMCTL_SHIM_PREFER_NATIVE", "1")
         self.reaper = Reaper(self.state_dir, self.proc, self.log)
         self.phase = "starting"
         self.started_at = time.monotonic()
