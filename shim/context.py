@@ -120,3 +120,16 @@ class Context(Plain):
 
     def warn(self, text: str) -> None:
         self.err.write(text + "\n")
+
+
+def machine_context(env: dict, **values) -> Context:
+    """The running machine's Context from the environment alone (SYSTEMCTL_SHIM_ROOT,
+    SYSTEMCTL_SHIM_STATE_DIR, SYSTEMCTL_SHIM_STOP_TIMEOUT), for the programs the engine starts
+    on its own (the keeper's after-exit handling): no command line, never --root."""
+    ctx = Context(root=env.get("SYSTEMCTL_SHIM_ROOT") or "/", env=dict(env),
+                  state_dir=env.get("SYSTEMCTL_SHIM_STATE_DIR", ""), **values)
+    try:
+        ctx.stop_timeout = float(env.get("SYSTEMCTL_SHIM_STOP_TIMEOUT") or ctx.stop_timeout)
+    except ValueError:
+        pass
+    return ctx

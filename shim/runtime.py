@@ -46,6 +46,7 @@ class Runtime(Plain):
     logins = None                # pids excluded because they are interactive logins
     extra_cgroups = ()
     main_exit = None             # how the main process ended, as its keeper saw it
+    notify = None                # what the unit said over sd_notify (STATUS=, ERRNO=, ...)
     _factories = {"record": Record, "tracking": Tracking, "logins": set}
 
     @property
@@ -117,6 +118,8 @@ class Inspector:
         record = rt.record
         if record.state == "started":
             rt.tracking = record.tracking
+            if unit.backend == "native" and record.tracking.keeper is not None:
+                rt.notify = self.store.notify_state(unit.id)
         if record.control:
             ref = ProcessRef(record.control.pid, record.control.starttime)
             if ref.alive(self.ctx.proc):
@@ -125,6 +128,8 @@ class Inspector:
                                  for d in openrc.cgroup_dirs(m, unit.name))
         self._find_main(rt)
         self._decide_state(rt)
+        if rt.main_exit is None and record.main_exit and not rt.main:
+            rt.main_exit = record.main_exit         # the last run's, kept after it was finished
         return rt
 
     def _pidfile_candidates(self, unit: Unit) -> list:
@@ -242,11 +247,19 @@ class Inspector:
             rt.active_state, rt.sub_state = _CONTROL_STATES.get(rt.control_verb, ("activating", "start"))
             rt.since = record.active_since or time.time()
             return
+        if record.state == "auto-restart":         # Restart='s next start is due
+            rt.active_state, rt.sub_state = "activating", "auto-restart"
+            rt.since = record.inactive_since
+            return
         openrc_state = openrc.service_state(self.ctx, unit.name)
         running = bool(rt.main) or bool(self.members(rt))
         if openrc_state in ("starting", "stopping"):
             rt.active_state, rt.sub_state = (("activating", "start") if openrc_state == "starting"
                                              else ("deactivating", "stop"))
+        elif running and rt.notify and rt.notify.get("stopping"):
+            rt.active_state, rt.sub_state = "deactivating", "stop-sigterm"   # STOPPING=1
+        elif running and rt.notify and rt.notify.get("reloading"):
+            rt.active_state, rt.sub_state = "reloading", "reload"           # RELOADING=1
         elif running:
             rt.active_state, rt.sub_state = "active", "running"
             rt.since = (record.active_since if record.state == "started" and record.active_since
@@ -291,9 +304,17 @@ class Inspector:
         rt.main_exit = main_exit
         code, status = main_exit["code"], main_exit["status"]
         rt.since = main_exit["time"]
-        clean = (code == "exited" and status == 0) or \
-            (code == "killed" and status in CLEAN_SIGNALS)
-        if clean:
+        config = rt.unit.extra.get("config") if rt.unit.backend == "native" else None
+        if config is not None:
+            from shim.engine.restart import main_result
+            clean = main_result(config, code, status) == "success"
+        else:
+            clean = (code == "exited" and status == 0) or \
+                (code == "killed" and status in CLEAN_SIGNALS)
+        if clean and config is not None and config.remain_after_exit:
+            rt.active_state, rt.sub_state = "active", "exited"
+            rt.since = rt.record.active_since
+        elif clean:
             rt.active_state, rt.sub_state = "inactive", "dead"
         else:
             rt.active_state = rt.sub_state = "failed"

@@ -45,7 +45,11 @@ class Record(Plain):
     last_exec = None            # {"verb", "pid", "code", "status", "time"}: the Process: line
     kill_signal = 0             # last signal `systemctl kill` sent (decides dead vs. failed)
     n_restarts = 0
-    _factories = {"tracking": Tracking, "last_exec": dict}
+    start_times = ()            # epoch seconds of the recent starts (StartLimitBurst=)
+    main_exit = None            # {"pid", "code", "status", "time"}: how the last main process ended
+    condition = None            # last Condition* check: {"result", "time", "failed": [[name, trigger, negate, param]]}
+    assertion = None            # last Assert* check, the same shape
+    _factories = {"tracking": Tracking, "last_exec": dict, "main_exit": dict}
 
     def to_dict(self) -> dict:
         data = self.as_dict()
@@ -69,16 +73,36 @@ class Record(Plain):
         for name in ("kill_signal", "n_restarts"):
             if isinstance(data.get(name), int) and data[name] >= 0:
                 setattr(record, name, data[name])
+        if isinstance(data.get("start_times"), list):
+            record.start_times = tuple(float(t) for t in data["start_times"][-64:]
+                                       if isinstance(t, (int, float)) and t >= 0)
         record.tracking = Tracking.from_dict(data.get("tracking"))
         control = data.get("control")
         if isinstance(control, dict) and all(isinstance(control.get(k), int) and control[k] > 0
                                              for k in ("pid", "starttime")):
             record.control = Control(control["pid"], control["starttime"], str(control.get("verb", "")))
+        ended = data.get("main_exit")
+        if isinstance(ended, dict) and ended.get("code") in ("exited", "killed", "dumped") and \
+                all(type(ended.get(k)) is int for k in ("pid", "status")) and \
+                isinstance(ended.get("time"), (int, float)):
+            record.main_exit = {k: ended[k] for k in ("pid", "code", "status", "time")}
         if isinstance(data.get("last_exec"), dict):
             record.last_exec = {k: v for k, v in data["last_exec"].items()
                                 if k in ("verb", "pid", "code", "status", "time", "cmd", "key")
                                 and isinstance(v, (int, str, float))}
+        for name in ("condition", "assertion"):
+            record_check(record, name, data.get(name))
         return record
+
+
+def record_check(record, name, data) -> None:
+    """A condition or assert result from a record, kept only when it is well formed."""
+    if not isinstance(data, dict) or not isinstance(data.get("result"), bool) or \
+            not isinstance(data.get("time"), (int, float)) or not isinstance(data.get("failed"), list):
+        return
+    failed = [list(f) for f in data["failed"][:64] if isinstance(f, list) and len(f) == 4 and
+              isinstance(f[0], str) and isinstance(f[3], str)]
+    setattr(record, name, {"result": data["result"], "time": float(data["time"]), "failed": failed})
 
 
 class _Decoding:
@@ -136,6 +160,18 @@ class StateStore:
     def log_path(self, unit_id):
         return self._path("logs", unit_id, ".log")
 
+    def notify_path(self, unit_id):
+        """What the unit said over sd_notify (shim/proc/notify.py), written by its keeper."""
+        return self._path("units", unit_id, ".notify")
+
+    def notify_state(self, unit_id) -> dict:
+        try:
+            with open(self.notify_path(unit_id), encoding="utf-8") as handle:
+                data = read_json(handle.read(65536))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
     def console_path(self) -> str:
         """Where keepers also copy their units' output (prefixed with the unit name): the path
         written to `<state dir>/console` by the container's PID 1 (`systemctl init`), so that
@@ -168,7 +204,7 @@ class StateStore:
         if code not in ("exited", "killed", "dumped") or type(status) is not int or \
                 not isinstance(when, (int, float)):
             return {}
-        return {"code": code, "status": status, "time": float(when)}
+        return {"pid": main.pid, "code": code, "status": status, "time": float(when)}
 
     # --- boot ----------------------------------------------------------------------------------
     def _boot_id(self) -> str:

@@ -50,7 +50,8 @@ TRANSITIONS = {
 }
 
 # The record's own words (what the state store keeps) and the ActiveState each stands for.
-RECORD_STATES = {"": A.INACTIVE, "stopped": A.INACTIVE, "started": A.ACTIVE, "failed": A.FAILED}
+RECORD_STATES = {"": A.INACTIVE, "stopped": A.INACTIVE, "started": A.ACTIVE, "failed": A.FAILED,
+                 "auto-restart": A.ACTIVATING}     # between a run's end and Restart='s next start
 
 
 class TransitionError(ValueError):

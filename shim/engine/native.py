@@ -2,22 +2,25 @@
 environment and credentials taken from its `UnitConfig` the way systemd 252 runs them
 (unit-files.md sections 8-10).
 
-Start: ExecStartPre= (each a control process), ExecStart= (Type=simple/exec/idle: the command
-is the main process, held by the unit's keeper; forking: the command's exit ends the start and
-the keeper holds what it left; oneshot: each line in turn), ExecStartPost=. Stop: ExecStop= with
-$MAINPID, then the kill step, then ExecStopPost=. Reload: ExecReload=.
-Not yet: Type=notify (refused with a clear message rather than reported started), Restart=,
-Condition*, dependencies.
+Start: the start rate limit, ExecCondition=, ExecStartPre= (each a control process),
+ExecStart= (Type=simple/exec/idle: the command is the main process, held by the unit's keeper;
+notify: the same, started once READY=1 came over its notify socket; forking: the command's exit
+ends the start and the keeper holds what it left; oneshot: each line in turn), ExecStartPost=.
+Stop: ExecStop= with $MAINPID, the kill step of KillMode= (`shim/engine/stopping.py`), then
+ExecStopPost=. Reload: ExecReload=. When the main process ends on its own, its keeper becomes
+`shim/engine/afterexit.py`, which finishes the run the same way and applies Restart=.
 """
 
 import os
+import sys
 import time
 import uuid
 
 from shim.backends import envfile, execline
-from shim.engine.jobs import JobFailed, Runner, _log, enter
+from shim.engine import restart, stopping
+from shim.engine.jobs import JobFailed, Runner, _log, cgroup_base, enter
 from shim.errors import ShimError
-from shim.proc import capture
+from shim.proc import capture, cgroup as cgroups
 from shim.proc.signals import signal_name
 from shim.proc.tracking import Tracking
 from shim.state import Control
@@ -114,49 +117,92 @@ class NativeRunner(Runner):
             path = found
         return [path] + list(argv[1:]) if argv and argv[0] == command.path else [path] + list(argv)
 
-    # --- running -------------------------------------------------------------------------------
-    def _run(self, verb: str, record, *, cgroup=None):
-        """All the commands of one job, in systemd's order. Returns (result of the command that
-        counts, invocation id, outcome) as Runner._run does for a script."""
-        config, unit = self.config, self.unit
-        if verb == "start" and config.type == "notify":
-            raise ShimError("Failed to start %s: Type=notify is not supported yet by "
-                            "systemctl-shim (READY=1 would never be awaited)." % unit.id)
-        invocation = uuid.uuid4().hex
-        log = self.store.prepare_log(unit.id)
-        _log(log, "%s %s..." % ({"start": "Starting", "stop": "Stopping",
-                                 "reload": "Reloading"}.get(verb, verb), unit.id))
-        main_pid = self.rt.main_pid if self.rt else 0
-        extra = {"MAINPID": str(main_pid)} if verb in ("stop", "reload") and main_pid else {}
+    # --- running ---------------------------------------------------------------------------------
+    def _steps(self, verb: str) -> list:
+        """(command, role, directive) for one job, in systemd's order."""
+        config = self.config
         if verb == "start":
-            steps = ([(c, "control") for c in config.exec_start_pre] +
-                     [(c, "main") for c in config.exec_start] +
-                     [(c, "control") for c in config.exec_start_post])
-        elif verb == "stop":
-            steps = [(c, "control") for c in config.exec_stop]
-        else:
-            steps = [(c, "control") for c in config.exec_reload]
+            return ([(c, "condition", "ExecCondition") for c in config.exec_condition] +
+                    [(c, "control", "ExecStartPre") for c in config.exec_start_pre] +
+                    [(c, "main", "ExecStart") for c in config.exec_start] +
+                    [(c, "control", "ExecStartPost") for c in config.exec_start_post])
+        if verb == "stop":
+            return [(c, "control", "ExecStop") for c in config.exec_stop]
+        if verb == "stop-post":
+            return [(c, "control", "ExecStopPost") for c in config.exec_stop_post]
+        return [(c, "control", "ExecReload") for c in config.exec_reload]
+
+    def _run(self, verb: str, record, *, cgroup=None, extra_env=None):
+        """All the commands of one job, in systemd's order. Returns (result of the command that
+        counts, invocation id, outcome) as Runner._run does for a script; outcome "condition"
+        when ExecCondition= said no (exit 1-254: the unit is skipped, not failed)."""
+        config, unit = self.config, self.unit
+        invocation = record.invocation_id if verb != "start" and record.invocation_id \
+            else uuid.uuid4().hex
+        self._invocation = invocation
+        log = self.store.prepare_log(unit.id)
+        if verb in ("start", "stop", "reload"):
+            _log(log, "%s %s..." % ({"start": "Starting", "stop": "Stopping",
+                                     "reload": "Reloading"}[verb], self.title()))
+        main_pid = self.rt.main_pid if self.rt else 0
+        extra = dict(extra_env or {})
+        if verb in ("stop", "reload") and main_pid:
+            extra["MAINPID"] = str(main_pid)
         kept = None
         outcome = "success"
-        keys = {id(c): k for k, cs in (("ExecStartPre", config.exec_start_pre),
-                                       ("ExecStart", config.exec_start),
-                                       ("ExecStartPost", config.exec_start_post),
-                                       ("ExecStop", config.exec_stop),
-                                       ("ExecReload", config.exec_reload)) for c in cs}
-        for command, role in steps:
-            self._key = keys.get(id(command), "ExecStart")
+        for command, role, key in self._steps(verb):
+            self._key = key
             keep = role == "main" and config.type != "oneshot"
-            ready = "exec" if keep and config.type in SIMPLE_TYPES else "exit"
+            ready = ("notify" if config.type == "notify" else
+                     "exec" if config.type in SIMPLE_TYPES else "exit") if keep else "exit"
             result, outcome = self._one(command, verb, record, invocation, log, extra,
                                         keep=keep, ready=ready, cgroup=cgroup)
             if keep:
                 kept = result
+            if role == "condition" and outcome == "exit-code" and 0 < (result.returncode or 0) < 255:
+                outcome = "condition"
             if outcome != "success" and not command.ignore_errors:
                 break
             outcome = "success"
         if kept is None:
             kept = capture.CaptureResult(returncode=0, tracking=Tracking())
         return kept, invocation, outcome
+
+    def title(self) -> str:
+        """How systemd names the unit in its messages: "name - Description"."""
+        description = self.config.description
+        return "%s - %s" % (self.unit.id, description) if description else self.unit.id
+
+    def _spec_extra(self, keep: bool, ready: str) -> dict:
+        """What the anchor needs beyond the command: the execution environment, and for a
+        keeper its notify socket, its console copy and what it becomes after the main process."""
+        extra = self.exec_extras()
+        if not keep:
+            return extra
+        store, unit, config = self.store, self.unit, self.config
+        extra["unit"] = unit.id
+        console = store.console_path()
+        if console:
+            extra["console"] = console
+        if ready == "notify" or config.notify_access not in ("", "none") or config.watchdog_usec:
+            extra["notify"] = {"dir": os.path.join(store.directory, "notify"),
+                               "access": config.notify_access or "main",
+                               "state_path": store.notify_path(unit.id)}
+        extra["on_exit"] = [sys.executable, "-S", "-s", "-m", "shim.engine.afterexit", unit.id,
+                            self._invocation]
+        env = {k: v for k, v in self.ctx.env.items() if k.startswith("SYSTEMCTL_SHIM_")}
+        env.update(PATH=DEFAULT_PATH, PYTHONPATH=capture.keeper_pythonpath(),
+                   LANG=self.ctx.env.get("LANG") or "C.UTF-8")
+        extra["on_exit_env"] = env
+        return extra
+
+    def exec_extras(self) -> dict:
+        """Limits, nice level and output targets for the anchor (shim/engine/execenv.py)."""
+        try:
+            from shim.engine import execenv
+        except ImportError:                   # pragma: no cover - while it is being written
+            return {}
+        return execenv.spawn_extras(self.config)
 
     def _one(self, command, verb, record, invocation, log, extra, *, keep, ready, cgroup):
         unit, ctx, config = self.unit, self.ctx, self.config
@@ -165,17 +211,22 @@ class NativeRunner(Runner):
         def on_spawn(ref):
             record.control = Control(ref.pid, ref.starttime, verb)
             self.store.save(unit.id, record)
+        if ready == "exec":
+            timeout = None
+        elif verb.startswith("stop"):
+            timeout = config.timeout_stop_usec / 1e6 if 0 < config.timeout_stop_usec < 2 ** 63 else None
+        else:
+            timeout = config.timeout_start_usec / 1e6 if 0 < config.timeout_start_usec < 2 ** 63 else None
         try:
             argv = self.argv(command, env)
             result = capture.run_captured(
                 argv, env=env, invocation_id=invocation, cwd=self.working_directory(),
                 log_path=log, cgroup=cgroup, on_spawn=on_spawn, proc_root=ctx.proc, keep=keep,
-                timeout=None if ready == "exec" else (config.timeout_start_usec / 1e6
-                                                      if config.timeout_start_usec < 2 ** 63 else None),
+                timeout=timeout,
                 exit_path=self.store.exit_path(unit.id) if keep else None,
                 pidfiles=(config.pid_file,) if keep and config.pid_file else (),
                 log_name=os.path.basename(command.path), ready=ready,
-                credentials=self.credentials(command))
+                credentials=self.credentials(command), extra=self._spec_extra(keep, ready))
         except OSError as error:
             # systemd: status=203/EXEC, the unit fails (with '-': skipped, counts as success)
             record.control = None
@@ -187,32 +238,224 @@ class NativeRunner(Runner):
             return capture.CaptureResult(returncode=203, tracking=Tracking()), \
                 ("success" if command.ignore_errors else "exit-code")
         record.control = None
-        if ready == "exec":
+        if ready in ("exec", "notify") and not result.timed_out and result.returncode == 0 \
+                and not result.signal:
             return result, "success"            # the main process: shown as Main PID, not Process:
         if result.timed_out:
             code, status, outcome = "killed", "KILL", "timeout"
+            if ready == "notify":
+                _log(log, "%s: start operation timed out. Terminating." % unit.id)
         elif result.signal:
             code, status, outcome = "killed", signal_name(result.signal), "signal"
         else:
             clean = config.is_success(result.returncode)
             code, status, outcome = "exited", result.returncode, "success" if clean else "exit-code"
+        if ready == "notify" and not result.timed_out:
+            _log(log, "%s: Main process exited, code=%s, status=%s" % (unit.id, code, status))
         record.last_exec = {"verb": verb, "pid": result.control.pid if result.control else 0,
                             "code": code, "status": status, "time": time.time(), "key": self._key,
                             "cmd": " ".join(command.argv)}
         return result, outcome
 
     # --- jobs ----------------------------------------------------------------------------------
-    def start(self):
-        super().start()
-        if self.config.type == "oneshot" and not self.config.remain_after_exit:
-            record = self.store.load(self.unit.id)
-            if record.state == "started" and not record.tracking.processes:
+    def start(self, automatic: bool = False):
+        """One start of the unit. `automatic`: Restart='s, from the keeper's after-exit
+        handling (the rate limit then ends the unit with its last result, as systemd does)."""
+        unit, config, store = self.unit, self.config, self.store
+        self._await_reaping()
+        record = store.load(unit.id)
+        now = time.time()
+        log = store.log_path(unit.id)
+        if not restart.within_limit(config, record.start_times, now):
+            # The unit keeps the result of its last run if that failed (what Restart= was
+            # retrying, and what a manual start then reports); else start-limit-hit [measured].
+            _log(log, "%s: Start request repeated too quickly." % unit.id)
+            result = record.result if record.result != "success" else "start-limit-hit"
+            _log(log, "%s: Failed with result '%s'." % (unit.id, result))
+            enter(record, "failed")
+            record.result, record.inactive_since = result, now
+            store.save(unit.id, record)
+            _log(log, "Failed to start %s." % self.title())
+            raise JobFailed(result)
+        record.start_times = tuple(restart.recent_starts(config, tuple(record.start_times) + (now,), now))
+        base = cgroup_base(self.ctx)
+        unit_cgroup = None
+        if base:
+            path = os.path.join(base, unit.id)
+            if cgroups.create(path):
+                unit_cgroup = path
+        extra_env = self.prepare_directories()
+        result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup,
+                                                extra_env=extra_env)
+        tracking = result.tracking
+        if unit_cgroup:
+            tracking.cgroup = unit_cgroup
+        record.invocation_id = invocation
+        record.tracking = tracking
+        record.kill_signal = 0
+        if outcome == "condition":
+            _log(log, "%s was skipped because of an unmet condition check (ExecCondition=)."
+                 % self.title())
+            self._finish_failed_start(record, tracking, "success", skipped=True)
+            return
+        if outcome == "success" and config.type == "forking" and config.pid_file \
+                and tracking.main is None:
+            _log(log, "%s: Can't open PID file %s (yet?) after start: No such file or directory"
+                 % (unit.id, config.pid_file))
+            outcome = "protocol"
+        if outcome != "success":
+            if result.control is not None and config.type != "oneshot":
+                # the main process ended before it was started (notify), or exec failed
+                record.main_exit = store.main_exit(unit.id, result.control) or record.main_exit
+            self._finish_failed_start(record, tracking, outcome)
+            raise JobFailed(outcome)
+        enter(record, "started")
+        record.result, record.active_since = "success", time.time()
+        store.save(unit.id, record)
+        if config.type == "oneshot" and not config.remain_after_exit:
+            self.refresh()
+            if not self.manager.inspector.members(self.rt):
+                self._run("stop-post", record, extra_env=self._result_env("success"))
+                record = store.load(unit.id)
                 enter(record, "stopped")            # a oneshot that finished: inactive (dead)
                 record.inactive_since = time.time()
-                self.store.save(self.unit.id, record)
+                record.tracking = Tracking()
+                store.save(unit.id, record)
+                _log(log, "%s: Deactivated successfully." % unit.id)
+                _log(log, "Finished %s." % self.title())
+                return
+        _log(log, ("Finished %s." if config.type == "oneshot" else "Started %s.") % self.title())
+
+    def _finish_failed_start(self, record, tracking, result, skipped=False):
+        """A start that failed (or was skipped) leaves nothing behind: the kill step, then
+        ExecStopPost= (systemd runs it after a failed start too), then failed (or inactive)."""
+        store, unit = self.store, self.unit
+        store.save(unit.id, record)
+        stopping.kill_step(self, tracking, main_pid=tracking.main.pid if tracking.main else 0)
+        self._run("stop-post", record, extra_env=self._result_env(result))
+        record.control = None
+        enter(record, "stopped" if skipped else "failed")
+        record.result, record.inactive_since = result, time.time()
+        record.tracking = Tracking()
+        store.save(unit.id, record)
+        self.remove_directories()
+        if not skipped:
+            _log(store.log_path(unit.id), "%s: Failed with result '%s'." % (unit.id, result))
+            _log(store.log_path(unit.id), "Failed to start %s." % self.title())
+
+    def _result_env(self, result: str, main_exit=None) -> dict:
+        """$SERVICE_RESULT, $EXIT_CODE, $EXIT_STATUS for ExecStop=/ExecStopPost= (systemd.exec)."""
+        env = {"SERVICE_RESULT": result}
+        if main_exit:
+            env["EXIT_CODE"] = main_exit["code"]
+            status = main_exit["status"]
+            env["EXIT_STATUS"] = str(status) if main_exit["code"] == "exited" else \
+                signal_name(status)
+        return env
+
+    def stop(self):
+        unit, store = self.unit, self.store
+        rt = self.rt
+        tracking = self.manager.inspector.tracking_for(rt)
+        if not rt.is_active and rt.active_state not in ("activating", "deactivating", "reloading") \
+                and not self.manager.inspector.members(rt):
+            if tracking.cgroup:
+                cgroups.remove(tracking.cgroup)
+            self.remove_directories()
+            return self._mark_stopped(keep_failed=True)
+        record = store.load(unit.id)
+        if record.state == "auto-restart":            # stop cancels the pending restart
+            return self._mark_stopped()
+        self.finish_run(record, tracking, rt.main_pid, ran_ok=record.state == "started")
+
+    def finish_run(self, record, tracking, main_pid, *, ran_ok, result="success", main_exit=None,
+                   announce=True):
+        """systemd's stop sequence: ExecStop= (only after a good start), the kill step,
+        ExecStopPost=, then inactive, or failed with the run's result (a stop timeout, an
+        unclean main exit). Returns the unit's Result."""
+        unit, store = self.unit, self.store
+        log = store.log_path(unit.id)
+        if ran_ok and self.config.exec_stop:
+            self._run("stop", record, extra_env=self._result_env(result, main_exit))
+            store.save(unit.id, record)
+        elif ran_ok and announce:
+            _log(log, "Stopping %s..." % self.title())
+        timed_out = stopping.kill_step(self, tracking, main_pid=main_pid)
+        if main_exit is None and tracking.main is not None:
+            main_exit = self._await_main_exit(tracking)
+        if result == "success" and main_exit:
+            result = restart.main_result(self.config, main_exit["code"], main_exit["status"])
+        if timed_out:
+            result = "timeout"
+        self._run("stop-post", record, extra_env=self._result_env(result, main_exit))
+        if tracking.cgroup:
+            cgroups.remove(tracking.cgroup)
+        self.remove_directories()
+        record = store.load(unit.id)
+        record.control = None
+        record.tracking = Tracking()
+        record.kill_signal = 0
+        record.inactive_since = time.time()
+        if main_exit:
+            record.main_exit = dict(main_exit)
+        if result == "success":
+            enter(record, "stopped")
+            record.result = "success"
+            _log(log, "%s: Deactivated successfully." % unit.id)
+        else:
+            enter(record, "failed")
+            record.result = result
+            _log(log, "%s: Failed with result '%s'." % (unit.id, result))
+        store.save(unit.id, record)
+        if announce:
+            _log(log, "Stopped %s." % self.title())
+        self.refresh()
+        return result
+
+    def _await_main_exit(self, tracking, timeout=1.0):
+        """The main process is gone (the kill step saw it go): its keeper reaps it and writes how
+        it ended a moment later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.store.main_exit(self.unit.id, tracking.main)
+            if found or time.monotonic() >= deadline or \
+                    not (tracking.keeper and tracking.keeper.alive(self.ctx.proc)):
+                return found or self.store.main_exit(self.unit.id, tracking.main)
+            time.sleep(0.01)
 
     def reload(self):
         if not self.config.exec_reload:
             raise ShimError("Failed to reload %s: Job type reload is not applicable for unit %s."
                             % (self.unit.id, self.unit.id), 3)
         super().reload()
+        _log(self.store.log_path(self.unit.id), "Reloaded %s." % self.title())
+
+    # --- the unit's directories (RuntimeDirectory= and friends) --------------------------------
+    def prepare_directories(self) -> dict:
+        try:
+            from shim.engine import execenv
+        except ImportError:                   # pragma: no cover - while it is being written
+            return {}
+        user = self._user()
+        uid = user.pw_uid if user else 0
+        gid = user.pw_gid if user else 0
+        if self.config.group:
+            import grp
+            try:
+                gid = grp.getgrnam(self.config.group).gr_gid
+            except KeyError:
+                raise JobFailed("resources") from None
+        try:
+            return execenv.prepare_directories(self.ctx, self.config, uid, gid) or {}
+        except OSError:
+            raise JobFailed("resources") from None
+
+    def remove_directories(self) -> None:
+        try:
+            from shim.engine import execenv
+        except ImportError:                   # pragma: no cover
+            return
+        try:
+            execenv.remove_runtime_directories(self.ctx, self.config, "stop")
+        except OSError:
+            pass

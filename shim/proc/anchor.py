@@ -63,6 +63,12 @@ def _spawn(spec: dict, output_fd=None) -> int:
         log_fd = os.open(spec.get("log_path") or os.devnull,
                          os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
     null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    # StandardOutput=/StandardError=: opened here, as root, before the uid change (as systemd's
+    # PID 1 opens them); None is the unit's log.
+    out_fd = _open_output(spec.get("stdout"), log_fd, null_fd)
+    err_target = spec.get("stderr")           # ("inherit",): wherever stdout goes
+    err_fd = out_fd if err_target and err_target[0] == "inherit" else \
+        _open_output(err_target, log_fd, null_fd)
     err_r, err_w = os.pipe()                 # both O_CLOEXEC (PEP 446)
     argv, env = spec["argv"], spec["env"]
     pid = os.fork()
@@ -76,10 +82,14 @@ def _spawn(spec: dict, output_fd=None) -> int:
                           signal.SIGALRM, signal.SIGCHLD):
                 signal.signal(signo, signal.SIG_DFL)
             os.dup2(null_fd, 0)
-            os.dup2(log_fd, 1)
-            os.dup2(log_fd, 2)
+            os.dup2(out_fd, 1)
+            os.dup2(err_fd, 2)
             os.closerange(3, err_w)
             os.closerange(err_w + 1, 65536)
+            if spec.get("rlimits"):
+                _set_limits(spec["rlimits"])
+            if spec.get("nice") is not None:
+                os.setpriority(os.PRIO_PROCESS, 0, spec["nice"])
             if spec.get("umask") is not None:
                 os.umask(spec["umask"])
             if spec.get("gid") is not None:          # group first: setuid drops the right to
@@ -91,11 +101,13 @@ def _spawn(spec: dict, output_fd=None) -> int:
             os.execvpe(argv[0], argv, env)
         except OSError as error:
             os.write(err_w, ("%d:%s" % (error.errno or 0, error.strerror or error)).encode())
+        except Exception as error:          # noqa: BLE001 - whatever it is, the parent hears it
+            os.write(err_w, ("0:%s: %s" % (type(error).__name__, error)).encode())
         finally:
             os._exit(127)
     os.close(err_w)
-    os.close(log_fd)
-    os.close(null_fd)
+    for fd in {log_fd, null_fd, out_fd, err_fd}:
+        os.close(fd)
     failure = b""
     while True:
         chunk = os.read(err_r, 512)
@@ -108,6 +120,39 @@ def _spawn(spec: dict, output_fd=None) -> int:
         errno, _, text = failure.decode("utf-8", "replace").partition(":")
         raise OSError(int(errno) if errno.isdigit() else 0, "%s: %s" % (text, argv[0]))
     return pid
+
+
+def _set_limits(limits) -> None:
+    """Limit*= in the child. A hard limit above what this process may raise it to (no
+    CAP_SYS_RESOURCE, as in many containers) is lowered to the most it can have, rather than
+    failing the unit over systemd's DefaultLimitNOFILE=1024:524288."""
+    import resource                          # only in the child, only when asked for
+    for number, soft, hard in limits:
+        try:
+            resource.setrlimit(number, (soft, hard))
+        except (ValueError, OSError):
+            ceiling = resource.getrlimit(number)[1]
+            if ceiling != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or hard > ceiling):
+                hard = ceiling
+            if soft == resource.RLIM_INFINITY or (hard != resource.RLIM_INFINITY and soft > hard):
+                soft = hard
+            resource.setrlimit(number, (soft, hard))
+
+
+def _open_output(target, log_fd: int, null_fd: int) -> int:
+    """A descriptor for one StandardOutput=/StandardError= target: (mode, path) or None (the
+    log). file: writes from the start without truncating, append: appends, truncate: truncates,
+    null and inherit (of stdin, which is /dev/null) go nowhere, tty: the path, for writing."""
+    if target is None:
+        return os.dup(log_fd)
+    mode, path = target[0], target[1] if len(target) > 1 else ""
+    if mode in ("null", "inherit") or not path:       # stdout's inherit: stdin, /dev/null
+        return os.dup(null_fd)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC
+    flags |= {"append": os.O_APPEND, "truncate": os.O_TRUNC}.get(mode, 0)
+    if mode == "tty":
+        flags &= ~os.O_CREAT
+    return os.open(path, flags, 0o644)
 
 
 def _waitpid(pid: int, timeout):
@@ -210,11 +255,21 @@ class _Log:
     """The unit's output as journal-like lines ('Dec 01 21:40:00 host name[pid]: text'), appended
     to its log file, which is rotated once (to .1) when it passes `limit` bytes."""
 
-    def __init__(self, path, name, limit=256 * 1024):
+    def __init__(self, path, name, limit=256 * 1024, console="", unit=""):
         self.path, self.name, self.limit = path, name, limit
         self.host = os.uname().nodename.split(".")[0]
         self.partial = b""
         self.pid = 0
+        self.unit = unit or name
+        self.console = -1
+        if console:
+            # The container's PID 1 asked for a copy (`docker logs`): never block on it, a full
+            # pipe loses lines rather than stalling the unit.
+            try:
+                self.console = os.open(console, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY |
+                                       os.O_NONBLOCK | os.O_CLOEXEC)
+            except OSError:
+                self.console = -1
 
     def feed(self, data: bytes) -> None:
         lines = (self.partial + data).split(b"\n")
@@ -234,7 +289,15 @@ class _Log:
             return
         stamp = time.strftime("%b %d %H:%M:%S")
         head = "%s %s %s[%d]: " % (stamp, self.host, self.name, self.pid)
-        text = "".join(head + line.decode("utf-8", "replace").rstrip("\r") + "\n" for line in lines)
+        texts = [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+        text = "".join(head + line + "\n" for line in texts)
+        if self.console >= 0:
+            prefix = "%s[%d]: " % (self.unit, self.pid)
+            try:
+                os.write(self.console, "".join(prefix + line + "\n" for line in texts)
+                         .encode("utf-8", "replace"))
+            except OSError:
+                pass
         try:
             if os.path.getsize(self.path) > self.limit:
                 os.replace(self.path, self.path + ".1")
@@ -250,50 +313,163 @@ class _Log:
             pass
 
 
-def _keep(main, exit_path, output_r=None, log=None, wakeup=None) -> None:
-    """Hold the tree until nothing of it lives: reap whatever dies (orphans re-parent here), write
-    down the main process's end, and turn the tree's output into log lines. Woken by SIGCHLD
-    (through a wakeup descriptor) and by output; there is no polling."""
-    import select
-    for signo in (signal.SIGHUP, signal.SIGINT):
-        signal.signal(signo, signal.SIG_IGN)
-    wakeup = wakeup or _Wakeup()
-    watched = [wakeup.r] + ([output_r] if output_r is not None else [])
-    while True:
-        for pid, status in _reap_ready():
-            if main is not None and pid == main.pid and exit_path:
-                write_exit(exit_path, exit_record(main.pid, main.starttime, status))
-                main = None
-        try:
-            os.waitpid(-1, os.WNOHANG)          # probe only: raises once no child is left
-        except ChildProcessError:
-            break
-        try:
-            ready, _, _ = select.select(watched, [], [])
-        except InterruptedError:
-            continue
-        if wakeup.r in ready:
-            wakeup.clear()
-        if output_r is not None and output_r in ready:
-            data = os.read(output_r, 65536)
+class _Keeper:
+    """A start's anchor once the command runs: holds the tree until nothing of it lives, reaps
+    whatever dies (orphans re-parent here), writes down the main process's end, turns the tree's
+    output into log lines and, for a unit that speaks sd_notify, listens on its socket. Woken by
+    SIGCHLD (through a wakeup descriptor), output and notify messages: there is no polling."""
+
+    def __init__(self, spec, output_r, log, wakeup, notify):
+        self.spec = spec
+        self.exit_path = spec.get("exit_path")
+        self.output_r, self.log, self.notify = output_r, log, notify
+        self.wakeup = wakeup or _Wakeup()
+        self.main = None
+
+    def _watched(self) -> list:
+        return [fd for fd in (self.wakeup.r, self.output_r,
+                              self.notify.fileno() if self.notify else None) if fd is not None]
+
+    def _service(self, ready) -> list:
+        """Handle what woke us: output to the log, notify messages (returned)."""
+        if self.wakeup.r in ready:
+            self.wakeup.clear()
+        if self.output_r is not None and self.output_r in ready:
+            data = os.read(self.output_r, 65536)
             if data:
-                log.feed(data)
+                self.log.feed(data)
             else:
-                watched.remove(output_r)
-                os.close(output_r)
-                output_r = None
-    if output_r is not None:                    # the last writers are gone with the tree
-        os.set_blocking(output_r, False)
+                os.close(self.output_r)
+                self.output_r = None
+        messages = []
+        if self.notify is not None and self.notify.fileno() in ready:
+            messages = self.notify.receive(self.main.pid if self.main else 0,
+                                           self._is_ours, self._log_line)
+            for fields in messages:
+                self.notify.apply(fields)
+                pid = self.notify.state["mainpid"]
+                if "MAINPID" in fields and pid > 1 and (self.main is None or pid != self.main.pid):
+                    self.main = ProcessRef.of(pid, self.spec.get("proc_root", "/proc")) or self.main
+        return messages
+
+    def _is_ours(self, pid: int) -> bool:
+        """A descendant of this keeper (NotifyAccess=all)."""
+        proc_root = self.spec.get("proc_root", "/proc")
+        for _ in range(4096):
+            try:
+                with open("%s/%d/stat" % (proc_root, pid), "rb") as handle:
+                    data = handle.read()
+                pid = int(data[data.rindex(b")") + 2:].split()[1])
+            except (OSError, ValueError, IndexError):
+                return False
+            if pid == os.getpid():
+                return True
+            if pid <= 1:
+                return False
+        return False
+
+    def _log_line(self, text: str) -> None:
+        if self.log is not None:
+            self.log._write([text.encode("utf-8", "replace")])
+
+    def _main_ended(self, reaped) -> bool:
+        for pid, status in reaped:
+            if self.main is not None and pid == self.main.pid:
+                if self.exit_path:
+                    write_exit(self.exit_path, exit_record(self.main.pid, self.main.starttime, status))
+                self.main = None
+                return True
+        return False
+
+    def await_ready(self, control, timeout):
+        """Type=notify: wait for READY=1 from the main process (or whom NotifyAccess= allows),
+        extended by EXTEND_TIMEOUT_USEC=. Returns ("ready", None), ("exit", wait status) when
+        the main process ended first, or ("timeout", None)."""
+        import select
+        self.main = control
+        deadline = None if not timeout or timeout <= 0 else time.monotonic() + timeout
+        while True:
+            watched = self.main
+            for pid, status in _reap_ready():
+                if watched is not None and pid == watched.pid:
+                    if self.exit_path:
+                        write_exit(self.exit_path, exit_record(pid, watched.starttime, status))
+                    self.main = None
+                    return "exit", status
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return "timeout", None
+            try:
+                ready, _, _ = select.select(self._watched(), [], [], remaining)
+            except InterruptedError:
+                continue
+            for fields in self._service(ready):
+                extend = _notify_module().extend_usec(fields)
+                if extend and deadline is not None:
+                    deadline = max(deadline, time.monotonic() + extend / 1e6)
+            if self.notify.state["ready"]:
+                return "ready", None
+
+    def hold(self, main) -> None:
+        import select
+        for signo in (signal.SIGHUP, signal.SIGINT):
+            signal.signal(signo, signal.SIG_IGN)
+        self.main = main
+        while True:
+            if self._main_ended(_reap_ready()) and self.spec.get("on_exit"):
+                self._hand_over()               # does not return
+            try:
+                os.waitpid(-1, os.WNOHANG)          # probe only: raises once no child is left
+            except ChildProcessError:
+                break
+            try:
+                ready, _, _ = select.select(self._watched(), [], [])
+            except InterruptedError:
+                continue
+            self._service(ready)
+        self._drain_output()
+        if self.notify is not None:
+            self.notify.close()
+
+    def _drain_output(self) -> None:
+        if self.output_r is not None:           # the last writers are gone with the tree
+            os.set_blocking(self.output_r, False)
+            try:
+                while True:
+                    data = os.read(self.output_r, 65536)
+                    if not data:
+                        break
+                    self.log.feed(data)
+            except BlockingIOError:
+                pass
+        if self.log is not None:
+            self.log.close()
+
+    def _hand_over(self) -> None:
+        """The main process ended and the unit wants the engine to decide what follows
+        (systemd's service_sigchld_event: ExecStop, the kill step, ExecStopPost, Restart=): become
+        that program, in this same process, so that what is left of the tree stays our children
+        and the keeper's identity (pid, start time) stays valid while it runs. The log pipe is
+        passed on, so the tree's last words still reach the log."""
+        if self.log is not None:
+            self.log.close()
+        if self.notify is not None:
+            self.notify.close()
+        argv = list(self.spec["on_exit"])
+        if self.output_r is not None:
+            os.set_inheritable(self.output_r, True)
+            argv += ["--log-fd", str(self.output_r)]
         try:
-            while True:
-                data = os.read(output_r, 65536)
-                if not data:
-                    break
-                log.feed(data)
-        except BlockingIOError:
-            pass
-    if log is not None:
-        log.close()
+            os.execve(argv[0], argv, self.spec.get("on_exit_env") or {})
+        except OSError:
+            self.spec["on_exit"] = None          # keep holding, as without a handler
+            self.hold(None)
+            os._exit(0)
+
+
+def _notify_module():
+    from shim.proc import notify
+    return notify
 
 
 def serve(spec: dict, report_fd: int, release_fd: int) -> int:
@@ -301,17 +477,25 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     keep (stay as keeper), exit_path (where the main process's end is written), subreaper_set
     (the caller already made us child subreaper), ready ("exit": the command's exit ends the
     job, as for a forking or oneshot start; "exec": it is the main process, started once
-    exec'd), uid/gid/groups/umask for the command."""
+    exec'd; "notify": started when it sends READY=1), notify ({dir, access, state_path}: the
+    unit's notify socket), on_exit/on_exit_env (what to become once the main process ended),
+    console (a copy of the log lines), uid/gid/groups/umask/rlimits/nice/stdout/stderr."""
     proc_root = spec.get("proc_root", "/proc")
     if not spec.get("subreaper_set"):
         from shim.proc import prctl
         prctl.set_child_subreaper(1)
     output_r = output_w = None
-    log = wakeup = None
+    log = wakeup = notify = None
     if spec.get("keep") and spec.get("log_path"):
         wakeup = _Wakeup()
         output_r, output_w = os.pipe()
-        log = _Log(spec["log_path"], spec.get("log_name") or os.path.basename(spec["argv"][0]))
+        log = _Log(spec["log_path"], spec.get("log_name") or os.path.basename(spec["argv"][0]),
+                   console=spec.get("console") or "", unit=spec.get("unit") or "")
+    if spec.get("notify"):
+        wanted = spec["notify"]
+        notify = _notify_module().NotifySocket(wanted["dir"], wanted.get("access", "main"),
+                                               wanted.get("state_path", ""))
+        spec = dict(spec, env=dict(spec["env"], NOTIFY_SOCKET=notify.path))
     try:
         pid = _spawn(spec, output_w)
     finally:
@@ -322,6 +506,7 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     # Not yet waited for, so the pid cannot have been reused: this is the command.
     control = ProcessRef.of(pid, proc_root)
     _send(report_fd, "control %d %d" % (pid, control.starttime if control else 0))
+    keeper = _Keeper(spec, output_r, log, wakeup, notify) if spec.get("keep") else None
     if spec.get("ready") == "exec":
         # Type=simple/exec: started once exec succeeded (_spawn saw it), and the command is the
         # main process from now on, held like everything else it will start.
@@ -329,7 +514,24 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
         os.close(report_fd)
         main = _read_release(release_fd) or control
         os.close(release_fd)
-        _keep(main, spec.get("exit_path"), output_r, log, wakeup)
+        keeper.hold(main)
+        return 0
+    if spec.get("ready") == "notify":
+        outcome, status = keeper.await_ready(control, spec.get("timeout"))
+        if outcome == "ready":
+            main = keeper.main or control
+            _send(report_fd, "ready %d %d" % (main.pid, main.starttime))
+        elif outcome == "exit":
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            _send(report_fd, "exit %d 0" % code)
+        else:
+            _send(report_fd, "exit 0 1")             # TimeoutStartSec= passed without READY=1
+        os.close(report_fd)
+        main = _read_release(release_fd) or keeper.main
+        os.close(release_fd)
+        if outcome != "ready":
+            spec["on_exit"] = None                  # a failed start: the start job cleans up
+        keeper.hold(main)
         return 0
     if output_r is not None:
         status, timed_out = _pump_while_waiting(pid, spec.get("timeout"), output_r, log, wakeup)
@@ -341,15 +543,15 @@ def serve(spec: dict, report_fd: int, release_fd: int) -> int:
     os.close(report_fd)
     main = _read_release(release_fd)
     os.close(release_fd)
-    if spec.get("keep"):
+    if keeper is not None:
         if main is not None and log is not None:
             log.pid = main.pid
-        exit_path = spec.get("exit_path")
-        for dead, dead_status in reaped:        # the main process may be gone already
-            if main is not None and dead == main.pid and exit_path:
-                write_exit(exit_path, exit_record(main.pid, main.starttime, dead_status))
-                main = None
-        _keep(main, exit_path, output_r, log, wakeup)
+        keeper.main = main
+        if keeper._main_ended(reaped):           # the main process may be gone already
+            main = None
+            if spec.get("on_exit"):
+                keeper._hand_over()
+        keeper.hold(main)
     return 0
 
 

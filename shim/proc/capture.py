@@ -59,7 +59,7 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
                  on_spawn: Optional[Callable[[ProcessRef], None]] = None,
                  proc_root: str = "/proc", keep: bool = False, exit_path: Optional[str] = None,
                  pidfiles: Sequence[str] = (), log_name: str = "", ready: str = "exit",
-                 credentials: Optional[dict] = None) -> CaptureResult:
+                 credentials: Optional[dict] = None, extra: Optional[dict] = None) -> CaptureResult:
     """Run argv in a new session, marked with INVOCATION_ID, inside `cgroup` when given, and
     return what it left behind.
     Output goes to `log_path` (with `keep`, as timestamped lines tagged `log_name[pid]`).
@@ -77,6 +77,7 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
             "cgroup": cgroup, "timeout": timeout, "proc_root": proc_root, "keep": keep,
             "exit_path": exit_path, "log_name": log_name, "ready": ready}
     spec.update(credentials or {})      # uid, gid, groups, umask
+    spec.update(extra or {})            # notify, on_exit, console, rlimits, nice, stdout, ... (anchor.serve)
     report_r, report_w = os.pipe()
     release_r, release_w = os.pipe()
     keeper_process = None
@@ -95,17 +96,17 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
     anchor_ref = ProcessRef.of(anchor, proc_root)
     main = None
     try:
-        control, (code, timed_out) = _read_report(report_r, argv, on_spawn)
+        control, (code, timed_out), started = _read_report(report_r, argv, on_spawn)
         after = Snapshot.take(proc_root)
         new = after.descendants([anchor])
-        if ready != "exec":
+        if ready == "exit":
             new -= {control.pid if control else 0}      # the finished command itself
         protected = membership.protected_pids(after, os.getpid()) | {anchor}
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
         members, logins = membership.expand(after, alive, protected)
         main = _main_of(after, members, pidfiles)
-        if ready == "exec" and control is not None and control.pid in members:
-            main = after.get(control.pid).ref           # Type=simple/exec: the command itself
+        if started is not None and started.pid in members:
+            main = after.get(started.pid).ref   # simple/exec: the command; notify: it or MAINPID=
         tracking = Tracking(
             invocation_id=invocation_id,
             processes=[after.get(pid).ref for pid in sorted(members)],
@@ -130,6 +131,12 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
         keeper=tracking.keeper)
 
 
+def keeper_pythonpath() -> str:
+    """The package found where we found it, for interpreters started with -S (keepers)."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
+
+
 def _spawn_keeper(spec: dict, report_w: int, release_r: int) -> subprocess.Popen:
     """A fresh interpreter, not a fork of ours: a keeper stays for the unit's whole life, and a
     fork would keep (and, once we exit, own) every page of this command's interpreter. Its own
@@ -137,9 +144,7 @@ def _spawn_keeper(spec: dict, report_w: int, release_r: int) -> subprocess.Popen
     wait for it), and the package found where we found it."""
     import marshal
     from shim.proc import prctl
-    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-           "PYTHONPATH": os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)}
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": keeper_pythonpath()}
     # (bytecode may be written: a keeper compiling its modules from source keeps the compiler's
     # memory, about 1.4 MB of private pages, for its whole life)
     spec = dict(spec, report_fd=report_w, release_fd=release_r, subreaper_set=True)
@@ -157,7 +162,7 @@ def _spawn_keeper(spec: dict, report_w: int, release_r: int) -> subprocess.Popen
 
 
 def _read_report(report_r: int, argv, on_spawn):
-    """(control ref, (code, timed_out)) from the anchor's report lines."""
+    """(control ref, (code, timed_out), main ref once started) from the anchor's report lines."""
     control = None
     with os.fdopen(report_r, "rb") as report:
         for raw in report:
@@ -169,9 +174,10 @@ def _read_report(report_r: int, argv, on_spawn):
                     on_spawn(control)
             elif word == "exit":
                 code, timed_out = (int(x) for x in rest.split())
-                return control, (code, bool(timed_out))
-            elif word == "ready":                    # the command runs on as the main process
-                return control, (0, False)
+                return control, (code, bool(timed_out)), None
+            elif word == "ready":                    # started: the main process runs on
+                pid, starttime = (int(x) for x in rest.split())
+                return control, (0, False), ProcessRef(pid, starttime) if starttime else control
             elif word == "error":
                 raise OSError("cannot run %s: %s" % (argv[0], rest))
     raise OSError("cannot run %s: its anchor process died" % argv[0])

@@ -261,7 +261,7 @@ def _remaining(collect: Collect, proc_root: str, allow: Sequence[int] = (),
 def _wait_empty(collect: Collect, timeout: float, proc_root: str,
                 allow: Sequence[int] = (), keepers: Sequence[int] = ()) -> Dict[int, ProcessRef]:
     """Poll (20 ms, growing) until no member is left or the timeout passes; zombies do not count."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
     delay = 0.02
     while True:
         left = _remaining(collect, proc_root, allow, keepers)
@@ -274,14 +274,19 @@ def _wait_empty(collect: Collect, timeout: float, proc_root: str,
 
 def terminate(collect: Collect, *, signo: int = signal.SIGTERM, timeout: float = 90.0,
               final: int = signal.SIGKILL, cgroups: Sequence[str] = (), proc_root: str = "/proc",
-              allow: Sequence[int] = (), keepers: Sequence[int] = ()) -> TerminateReport:
+              allow: Sequence[int] = (), keepers: Sequence[int] = (),
+              also: Sequence[int] = ()) -> TerminateReport:
     """Stop a unit's processes the way systemd does with KillMode=control-group: the signal and a
-    SIGCONT (so stopped members see it) to every member, wait, then `final` to what is left."""
+    SIGCONT (so stopped members see it) to every member, then each of `also` (SendSIGHUP=),
+    wait (`timeout` None: for ever), then `final` to what is left (0: nothing)."""
     report = send(collect, signo, cgroups=cgroups, proc_root=proc_root, allow=allow, keepers=keepers)
     signalled = list(report.signalled)
     if signo not in (signal.SIGCONT, signal.SIGKILL):
         for ref in signalled:
             signal_ref(ref, signal.SIGCONT, proc_root=proc_root)
+    for extra in also:
+        for ref in signalled:
+            signal_ref(ref, extra, proc_root=proc_root)
     left = _wait_empty(collect, timeout, proc_root, allow, keepers)
     if not left or not final:
         return TerminateReport(False, sorted(left.values()), signalled)

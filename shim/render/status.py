@@ -82,7 +82,7 @@ def usage_lines(usage, processes) -> list:
     return lines
 
 
-def _exit_status(code) -> str:
+def exit_status_text(code) -> str:
     names = {0: "SUCCESS", 1: "FAILURE", 2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED",
              4: "NOPERMISSION", 5: "NOTINSTALLED", 6: "NOTCONFIGURED", 7: "NOTRUNNING"}
     try:
@@ -125,7 +125,7 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
     last = rt.record.last_exec
     if last and last.get("code") and unit.source_path:
         if last["code"] == "exited":
-            how = "code=exited, status=%s" % _exit_status(last.get("status", 0))
+            how = "code=exited, status=%s" % exit_status_text(last.get("status", 0))
         else:
             how = "code=killed, signal=%s" % last.get("status", "")
         verb = last.get("verb", "start")
@@ -139,8 +139,16 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
         if rt.control_pid:
             text += "; Control PID: %d (%s)" % (rt.control_pid, short.get(rt.control_pid, "?"))
         lines.append(text)
+    elif rt.main_exit and unit.backend == "native":
+        from shim.proc.signals import signal_name     # only here: `signal` costs start-up
+        ended = rt.main_exit
+        how = ("status=%s" % exit_status_text(ended["status"]) if ended["code"] == "exited"
+               else "signal=%s" % signal_name(ended["status"]))
+        lines.append("   Main PID: %d (code=%s, %s)" % (ended.get("pid", 0), ended["code"], how))
     elif rt.control_pid:
         lines.append("  Cntrl PID: %d (%s)" % (rt.control_pid, short.get(rt.control_pid, "?")))
+    if rt.notify and rt.notify.get("status"):
+        lines.append('     Status: "%s"' % rt.notify["status"])
     if processes:
         lines.extend(usage_lines(usage, processes))
         lines.append("     CGroup: " + mode_note)

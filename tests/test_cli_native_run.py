@@ -1,0 +1,215 @@
+"""Native units' run-time behaviour as systemd 252 has it (reference/unit-files.md §8, §13, §15),
+through the real CLI with real processes: Type=notify over the unit's own notify socket,
+what happens when the main process ends (Result, ExecStopPost, RemainAfterExit), Restart= and
+the start rate limit done by the unit's keeper, KillMode= and TimeoutStopSec= on stop."""
+
+import os
+import sys
+import time
+
+from scripts import gone, wait_for
+from test_cli_native import main_pid, unit
+
+PY = sys.executable
+# A notify daemon in a few lines: READY=1 (and STATUS=) over $NOTIFY_SOCKET, as sd_notify does.
+NOTIFIER = r"""
+import os, socket, sys, time
+def notify(text):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(os.environ["NOTIFY_SOCKET"])
+    s.send(text.encode())
+    s.close()
+mode = sys.argv[1]
+if mode == "ready":
+    time.sleep(float(sys.argv[2]))
+    notify("STATUS=Ready and waiting\nREADY=1")
+elif mode == "never":
+    pass
+elif mode == "extend":
+    notify("EXTEND_TIMEOUT_USEC=5000000")
+    time.sleep(2.5)
+    notify("READY=1")
+elif mode == "exit":
+    sys.exit(3)
+elif mode == "child":
+    if os.fork() == 0:
+        notify("READY=1")
+        os._exit(0)
+time.sleep(1000)
+"""
+
+
+def notifier(root):
+    path = os.path.join(root.path, "notifier.py")
+    with open(path, "w") as handle:
+        handle.write(NOTIFIER)
+    return path
+
+
+def log_of(root, name):
+    return root.run("status", "-n", "50", name).out
+
+
+def test_notify_start_waits_for_ready_and_shows_status(root):
+    script = notifier(root)
+    unit(root, "n.service", "[Unit]\nDescription=notify\n[Service]\nType=notify\n"
+         "ExecStart=%s %s ready 1.0\n" % (PY, script))
+    began = time.monotonic()
+    r = root.run("start", "n")
+    took = time.monotonic() - began
+    assert (r.rc, r.err) == (0, ""), str(r) + log_of(root, "n")
+    assert took >= 1.0, took                       # returned only after READY=1
+    status = root.run("status", "n").out
+    assert "Active: active (running)" in status and 'Status: "Ready and waiting"' in status, status
+    show = root.run("show", "-p", "StatusText,NotifyAccess,Type", "n").out.splitlines()
+    assert show == ["Type=notify", "NotifyAccess=main", "StatusText=Ready and waiting"]
+    pid = main_pid(root, "n")
+    assert pid and "NOTIFY_SOCKET" in open("/proc/%d/environ" % pid).read()
+    assert root.run("stop", "n").rc == 0 and wait_for(lambda: gone(pid))
+
+
+def test_notify_never_ready_times_out(root):
+    script = notifier(root)
+    unit(root, "nt.service", "[Service]\nType=notify\nTimeoutStartSec=1\n"
+         "ExecStart=%s %s never\n" % (PY, script))
+    began = time.monotonic()
+    r = root.run("start", "nt")
+    assert r.rc == 1 and time.monotonic() - began < 10
+    assert r.err.startswith("Job for nt.service failed because a timeout was exceeded."), r
+    assert root.run("is-failed", "nt").out.strip() == "failed"
+    assert "Result=timeout" in root.run("show", "-p", "Result", "nt").out
+    assert root.run("show", "-P", "MainPID", "nt").out.strip() == "0"
+
+
+def test_notify_extend_timeout_and_exit_before_ready(root):
+    script = notifier(root)
+    unit(root, "ne.service", "[Service]\nType=notify\nTimeoutStartSec=1\n"
+         "ExecStart=%s %s extend\n" % (PY, script))
+    r = root.run("start", "ne")
+    assert r.rc == 0, r                               # EXTEND_TIMEOUT_USEC= kept it alive
+    root.run("stop", "ne")
+    unit(root, "nx.service", "[Service]\nType=notify\nExecStart=%s %s exit\n" % (PY, script))
+    r = root.run("start", "nx")
+    assert r.rc == 1 and "the control process exited with error code" in r.err, r
+    show = root.run("show", "-p", "Result,ExecMainStatus,ExecMainCode", "nx").out.splitlines()
+    assert show == ["Result=exit-code", "ExecMainCode=1", "ExecMainStatus=3"], show
+
+
+def test_notify_access_main_refuses_a_child(root):
+    script = notifier(root)
+    unit(root, "nc.service", "[Service]\nType=notify\nTimeoutStartSec=1\n"
+         "ExecStart=%s %s child\n" % (PY, script))
+    r = root.run("start", "nc")
+    assert r.rc == 1 and "timeout" in r.err, r
+    assert "but reception only permitted for main PID" in log_of(root, "nc")
+    unit(root, "na.service", "[Service]\nType=notify\nNotifyAccess=all\nTimeoutStartSec=3\n"
+         "ExecStart=%s %s child\n" % (PY, script))
+    assert root.run("start", "na").rc == 0
+    root.run("stop", "na")
+
+
+def test_main_exit_finishes_the_run_with_stop_post(root):
+    marker = os.path.join(root.path, "post")
+    unit(root, "once.service", "[Service]\nExecStart=/bin/sh -c 'sleep 0.3; exit 4'\n"
+         "ExecStopPost=/bin/sh -c 'echo $SERVICE_RESULT $EXIT_CODE $EXIT_STATUS > %s'\n" % marker)
+    assert root.run("start", "once").rc == 0
+    assert wait_for(lambda: os.path.exists(marker) and open(marker).read().strip(), timeout=10)
+    assert open(marker).read().split() == ["exit-code", "exited", "4"]
+    assert wait_for(lambda: root.run("is-failed", "once").out.strip() == "failed")
+    status = root.run("status", "once").out
+    assert "Active: failed (Result: exit-code)" in status, status
+    assert "code=exited, status=4" in status, status
+    assert "Main process exited, code=exited, status=4" in status, status
+
+
+def test_clean_exit_is_inactive_and_remain_after_exit_active(root):
+    unit(root, "ok.service", "[Service]\nExecStart=/bin/sh -c 'sleep 0.2'\n")
+    unit(root, "stay.service", "[Service]\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'sleep 0.2'\n")
+    assert root.run("start", "ok", "stay").rc == 0
+    time.sleep(1.0)
+    assert wait_for(lambda: root.run("is-active", "ok").out.strip() == "inactive")
+    assert root.run("is-failed", "ok").rc == 1
+    assert root.run("is-active", "stay").out.strip() == "active"
+    assert "Active: active (exited)" in root.run("status", "stay").out
+
+
+def test_restart_on_failure_then_start_limit(root):
+    count = os.path.join(root.path, "count")
+    unit(root, "flaky.service", "[Unit]\nStartLimitBurst=3\nStartLimitIntervalSec=30\n"
+         "[Service]\nRestart=on-failure\nRestartSec=200ms\n"
+         "ExecStart=/bin/sh -c 'echo run >> %s; sleep 0.1; exit 1'\n" % count)
+    assert root.run("start", "flaky").rc == 0
+    assert wait_for(lambda: root.run("is-failed", "flaky").out.strip() == "failed"
+                    and root.run("show", "-P", "NRestarts", "flaky").out.strip() == "3", timeout=20)
+    time.sleep(0.5)
+    assert open(count).read().split() == ["run"] * 3
+    log = log_of(root, "flaky")
+    assert "Scheduled restart job, restart counter is at 2." in log
+    assert "Start request repeated too quickly." in log
+    assert root.run("show", "-P", "Result", "flaky").out.strip() == "exit-code"   # not start-limit-hit
+    r = root.run("start", "flaky")      # refused, reported by the last run's result [measured]
+    assert r.rc == 1 and "the control process exited with error code" in r.err, r
+    assert open(count).read().split() == ["run"] * 3
+    assert root.run("reset-failed", "flaky").rc == 0
+
+
+def test_restart_always_comes_back_after_kill_and_stop_cancels(root):
+    unit(root, "always.service", "[Service]\nRestart=always\nRestartSec=300ms\n"
+         "ExecStart=/bin/sleep 1000\n")
+    assert root.run("start", "always").rc == 0
+    first = main_pid(root, "always")
+    assert root.run("kill", "-s", "KILL", "always").rc == 0
+    assert wait_for(lambda: main_pid(root, "always") not in (0, first), timeout=10)
+    assert root.run("show", "-P", "NRestarts", "always").out.strip() == "1"
+    second = main_pid(root, "always")
+    assert root.run("stop", "always").rc == 0
+    assert wait_for(lambda: gone(second))
+    time.sleep(0.8)
+    assert root.run("is-active", "always").out.strip() == "inactive"          # not restarted after stop
+
+
+def test_restart_prevent_and_on_abnormal(root):
+    unit(root, "prev.service", "[Service]\nRestart=always\nRestartSec=100ms\n"
+         "RestartPreventExitStatus=3\nExecStart=/bin/sh -c 'sleep 0.2; exit 3'\n")
+    unit(root, "abn.service", "[Service]\nRestart=on-abnormal\nRestartSec=100ms\n"
+         "ExecStart=/bin/sleep 1000\n")
+    assert root.run("start", "prev", "abn").rc == 0
+    assert wait_for(lambda: root.run("is-failed", "prev").out.strip() == "failed", timeout=10)
+    time.sleep(0.5)
+    assert root.run("show", "-P", "NRestarts", "prev").out.strip() == "0"
+    assert root.run("kill", "abn").rc == 0                       # SIGTERM: clean, no restart
+    assert wait_for(lambda: root.run("is-active", "abn").out.strip() == "inactive", timeout=10)
+    time.sleep(0.4)
+    assert root.run("is-active", "abn").out.strip() == "inactive"
+
+
+def test_kill_mode_process_leaves_the_child_and_mixed_kills_it(root):
+    for mode in ("process", "mixed"):
+        unit(root, "km-%s.service" % mode, "[Service]\nKillMode=%s\n"
+             "ExecStart=/bin/sh -c 'SHIM_TEST_TAG=%s sleep 1000 & exec sleep 999'\n"
+             % (mode, root.tag))
+        assert root.run("start", "km-%s" % mode).rc == 0
+        assert wait_for(lambda: len(root.tagged()) == 1)
+        child = root.tagged()[0]
+        assert root.run("stop", "km-%s" % mode).rc == 0
+        if mode == "process":
+            time.sleep(0.3)
+            assert not gone(child)                  # left running, as systemd leaves it
+            os.kill(child, 9)
+            assert wait_for(lambda: gone(child))
+        else:
+            assert wait_for(lambda: gone(child))
+
+
+def test_stop_timeout_sigkill_and_result_timeout(root):
+    unit(root, "stubborn.service", "[Service]\nTimeoutStopSec=1\n"
+         "ExecStart=/bin/sh -c 'trap \"\" TERM; while :; do sleep 0.1; done'\n")
+    assert root.run("start", "stubborn").rc == 0
+    pid = main_pid(root, "stubborn")
+    began = time.monotonic()
+    r = root.run("stop", "stubborn")
+    assert r.rc == 0 and 0.9 < time.monotonic() - began < 8, r
+    assert wait_for(lambda: gone(pid))
+    assert root.run("is-failed", "stubborn").out.strip() == "failed"
+    assert root.run("show", "-P", "Result", "stubborn").out.strip() == "timeout"
+    assert "State 'stop-sigterm' timed out. Killing." in log_of(root, "stubborn")
