@@ -202,7 +202,10 @@ class NativeRunner(Runner):
             from shim.engine import execenv
         except ImportError:                   # pragma: no cover - while it is being written
             return {}
-        return execenv.spawn_extras(self.config)
+        return execenv.spawn_extras(self.config, warn=self._warn_in_log)
+
+    def _warn_in_log(self, text: str) -> None:
+        _log(self.store.log_path(self.unit.id), "%s: %s" % (self.unit.id, text))
 
     def _one(self, command, verb, record, invocation, log, extra, *, keep, ready, cgroup):
         unit, ctx, config = self.unit, self.ctx, self.config
@@ -446,7 +449,8 @@ class NativeRunner(Runner):
             except KeyError:
                 raise JobFailed("resources") from None
         try:
-            return execenv.prepare_directories(self.ctx, self.config, uid, gid) or {}
+            return execenv.prepare_directories(self.ctx, self.config, uid, gid,
+                                               warn=self._warn_in_log) or {}
         except OSError:
             raise JobFailed("resources") from None
 
@@ -456,6 +460,6 @@ class NativeRunner(Runner):
         except ImportError:                   # pragma: no cover
             return
         try:
-            execenv.remove_runtime_directories(self.ctx, self.config, "stop")
+            execenv.remove_runtime_directories(self.ctx, self.config, restarting=False)
         except OSError:
             pass
