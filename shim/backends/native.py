@@ -375,11 +375,14 @@ class UnitFiles:
             parts.append("# %s\n%s" % (p, text))
         return "\n".join(parts)
 
-    def mtimes(self, name: str) -> dict:
-        """{path: mtime_ns} of the fragment, the drop-in files and the drop-in directories, as
-        they are on disk now (a fresh listing): compare the result of two calls to see whether
-        the unit changed on disk."""
-        fresh = UnitFiles(self.root, self._dirs)
+    def mtimes(self, name: str, fresh: bool = True) -> dict:
+        """{path: mtime_ns} of the fragment, the drop-in files and the drop-in directories
+        (NeedDaemonReload): compare the result of two calls to see whether the unit changed on
+        disk. `fresh`: list the directories again; else this command's listing is used."""
+        if fresh:
+            fresh = UnitFiles(self.root, self._dirs)
+        else:
+            fresh = self
         unit = fresh.find(name)
         out = {}
         if unit is None:

@@ -144,29 +144,7 @@ class UnitCache:
         return self._raw
 
     def _read(self) -> dict:
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-        except OSError:
-            return {}
-        try:
-            st = os.fstat(fd)
-            if st.st_uid not in (0, os.geteuid()) or st.st_mode & 0o022 or \
-                    st.st_size > MAX_BYTES or not stat.S_ISREG(st.st_mode):
-                return {}
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                data = handle.read(MAX_BYTES + 1)
-        except OSError:
-            return {}
-        finally:
-            os.close(fd)
-        head = len(MAGIC) + 4
-        if len(data) < head or not data.startswith(MAGIC) or \
-                int.from_bytes(data[len(MAGIC):head], "big") != zlib.crc32(memoryview(data)[head:]):
-            return {}
-        try:
-            entries = marshal.loads(data[head:])
-        except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
-            return {}
+        entries = read_framed(self.path)
         if type(entries) is not dict or \
                 not all(type(k) is str and type(v) is bytes for k, v in entries.items()):
             return {}
@@ -218,27 +196,74 @@ class UnitCache:
         if not self._dirty or not self.writable:
             return
         self._dirty = False
-        body = marshal.dumps(self._entries())
-        data = MAGIC + zlib.crc32(body).to_bytes(4, "big") + body
-        directory = os.path.dirname(self.path)
-        tmp = "%s.%d.tmp" % (self.path, os.getpid())
-        try:
-            os.makedirs(directory, mode=0o755, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
-            os.rename(tmp, self.path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        write_framed(self.path, self._entries())
 
     def clear(self) -> None:
         """daemon-reload: start from nothing (the next full load writes a fresh file)."""
         self._raw, self._decoded, self._dirty = {}, {}, True
+
+
+def read_framed(path: str):
+    """The value marshalled in one of our framed files (MAGIC, CRC, body), or None when the file
+    is absent, not a regular file, not ours (owner other than root or us, writable by others),
+    too large, damaged or not marshal data. Never raises."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if st.st_uid not in (0, os.geteuid()) or st.st_mode & 0o022 or \
+                st.st_size > MAX_BYTES or not stat.S_ISREG(st.st_mode):
+            return None
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    head = len(MAGIC) + 4
+    if len(data) < head or len(data) > MAX_BYTES or not data.startswith(MAGIC) or \
+            int.from_bytes(data[len(MAGIC):head], "big") != zlib.crc32(memoryview(data)[head:]):
+        return None
+    try:
+        return marshal.loads(memoryview(data)[head:])
+    except (ValueError, EOFError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def write_framed(path: str, value) -> bool:
+    """Write `value` atomically (temporary file + rename, mode 0600). False if we could not:
+    callers treat these files as optimisations or hints, never as required."""
+    try:
+        body = marshal.dumps(value)
+    except ValueError:
+        return False
+    data = MAGIC + zlib.crc32(body).to_bytes(4, "big") + body
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.rename(tmp, path)
+        return True
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return False
 
 
 def for_context(ctx):

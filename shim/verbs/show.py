@@ -73,9 +73,38 @@ def status(ctx, verb, patterns) -> int:
             mode_note=_describe_mode(rt, unit), usage=_usage(manager, rt, processes))
         for line in lines:
             ctx.print(line)
+        _warn_if_changed(ctx, manager, unit, rt)
         if not rt.is_active:
             code = code or 3
     return code
+
+
+def _warn_if_changed(ctx, manager, unit, rt):
+    if unit.backend == "native":
+        from shim.backends import reloadstate
+        reloadstate.warn_if_changed(ctx, manager, unit, rt.record)
+
+
+def _need_daemon_reload(manager, unit, rt, props, wanted) -> list:
+    """NeedDaemonReload= in systemd's place (after CanIsolate), computed only when shown."""
+    if wanted and "NeedDaemonReload" not in {w.partition("=")[0] for w in wanted}:
+        return props
+    value = "no"
+    if unit.backend == "native":
+        from shim.backends import reloadstate
+        value = "yes" if reloadstate.changed_on_disk(manager, unit, rt.record) else "no"
+    out, placed = [], False
+    for name, old in props:
+        if name == "NeedDaemonReload":
+            old, placed = value, True
+        out.append((name, old))
+        if name == "CanIsolate" and not placed and \
+                not any(n == "NeedDaemonReload" for n, _ in props):
+            out.append(("NeedDaemonReload", value))
+            placed = True
+    if not placed:
+        out.append(("NeedDaemonReload", value))
+    return out
 
 
 def _system_status(ctx, manager) -> int:
@@ -107,6 +136,7 @@ def show(ctx, verb, patterns) -> int:
         props = properties.unit_properties(
             unit, rt, manager.config(unit), unit_file_state=manager.unit_file_state(unit),
             tasks=tasks, usage=usage)
+        props = _need_daemon_reload(manager, unit, rt, props, wanted)
         lines = properties.render(props, wanted=wanted, value_only=options.value,
                                   show_empty=options.all or bool(wanted))
         if not first:

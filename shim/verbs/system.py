@@ -7,10 +7,34 @@ from shim.manager import Manager
 
 
 def daemon_reload(ctx, verb, patterns) -> int:
-    """Nothing to reload: every command reads the scripts afresh. Permission is still checked."""
+    """What a reload means without a daemon (docs/USAGE.md, "daemon-reload"): the parse cache is
+    rebuilt from the unit files as they are now, and every started or failed native unit is
+    stamped as loaded from them, which clears its NeedDaemonReload. Prints nothing, as systemd."""
     if os.geteuid() != 0:
         raise ShimError("Failed to reload daemon: Access denied", 1)
+    from shim.backends import reloadstate
+    manager = Manager(ctx)
+    files = manager.index.unit_files()
+    if files.cache is not None:
+        files.cache.clear()
+    manager.index.all()                      # parses every unit file once: a fresh cache
+    loaded = []
+    for unit_id, record in sorted(manager.store.all_records().items()):
+        if record.state in ("started", "failed"):
+            unit = manager.index.resolve(unit_id)
+            if unit.backend == "native":
+                loaded.append((unit, record))
+    reloadstate.stamp_many(manager, loaded, replace=True)
     return 0
+
+
+def warn_if_changed(ctx, manager, unit, record=None) -> bool:
+    """For start, stop, restart (shim/verbs/lifecycle.py), before the job: systemctl's
+    "changed on disk" warning on stderr when the unit needs a daemon-reload."""
+    if unit.backend != "native":
+        return False                         # scripts are read afresh: nothing to reload
+    from shim.backends import reloadstate
+    return reloadstate.warn_if_changed(ctx, manager, unit, record)
 
 
 def is_system_running(ctx, verb, patterns) -> int:

@@ -1,0 +1,118 @@
+"""daemon-reload and the "changed on disk" warning (unit-files.md 14.6), with real processes:
+a started native unit whose fragment or drop-ins change says NeedDaemonReload=yes and `status`
+warns on stderr, until daemon-reload (or a restart) loads it again."""
+
+import os
+import time
+
+from scripts import gone, wait_for
+
+UNIT_DIR = os.path.join("lib", "systemd", "system")
+ETC = os.path.join("etc", "systemd", "system")
+
+
+def write(root, rel, text):
+    path = os.path.join(root.path, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+    return path
+
+
+def warning(name):
+    return ("Warning: The unit file, source configuration file or drop-ins of %s changed on disk. "
+            "Run 'systemctl daemon-reload' to reload units.\n" % name)
+
+
+def need(root, name):
+    return root.run("show", "-p", "NeedDaemonReload", "--value", name).out.strip()
+
+
+def later(path):
+    """Touch `path` one second into the future: a change, whatever the clock's granularity."""
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, max(st.st_mtime_ns, time.time_ns()) + 10 ** 9))
+
+
+def started(root, name="dr.service"):
+    path = write(root, os.path.join(UNIT_DIR, name),
+                 "[Unit]\nDescription=reload me\n[Service]\nExecStart=/usr/bin/env "
+                 "SHIM_TEST_TAG=%s sleep 1000\n" % root.tag)
+    r = root.run("start", name)
+    assert (r.rc, r.err) == (0, ""), str(r)
+    return path
+
+
+def main_pid(root, name):
+    return int(root.run("show", "-P", "MainPID", name).out or 0)
+
+
+def test_unchanged_unit_needs_no_reload(root):
+    started(root)
+    assert need(root, "dr.service") == "no"
+    r = root.run("status", "dr.service")
+    assert r.rc == 0 and r.err == ""
+    assert "NeedDaemonReload=no" in root.run("show", "dr.service").out.splitlines()
+
+
+def test_edited_fragment_warns_until_daemon_reload(root):
+    path = started(root)
+    with open(path, "a") as handle:
+        handle.write("# a comment\n")
+    later(path)
+    assert need(root, "dr.service") == "yes"
+    r = root.run("status", "dr.service")
+    assert r.rc == 0 and r.err == warning("dr.service"), str(r)
+    assert "Active: active (running)" in r.out            # still the running unit
+    r = root.run("daemon-reload")
+    assert (r.rc, r.out, r.err) == (0, "", "")
+    assert need(root, "dr.service") == "no"
+    assert root.run("status", "dr.service").err == ""
+
+
+def test_added_and_removed_drop_in(root):
+    started(root)
+    dropin = write(root, os.path.join(ETC, "dr.service.d", "10-x.conf"), "[Unit]\nDescription=x\n")
+    later(os.path.dirname(dropin))
+    assert need(root, "dr.service") == "yes"
+    assert root.run("daemon-reload").rc == 0
+    assert need(root, "dr.service") == "no"
+    os.unlink(dropin)
+    assert need(root, "dr.service") == "yes"               # the stamp lists it: removal counts
+    assert root.run("daemon-reload").rc == 0
+    os.rmdir(os.path.dirname(dropin))
+    assert need(root, "dr.service") == "yes"               # even the whole directory
+    assert root.run("daemon-reload").rc == 0
+    assert need(root, "dr.service") == "no"
+
+
+def test_restart_loads_afresh_and_stopped_units_need_nothing(root):
+    path = started(root)
+    later(path)
+    assert need(root, "dr.service") == "yes"
+    time.sleep(1.1)                                        # past the touched mtime
+    r = root.run("restart", "dr.service")
+    assert r.rc == 0, str(r)
+    assert need(root, "dr.service") == "no"                # a new start loads the new file
+    pid = main_pid(root, "dr.service")
+    assert root.run("stop", "dr.service").rc == 0 and wait_for(lambda: gone(pid))
+    later(path)
+    assert need(root, "dr.service") == "no"                # not loaded: nothing to reload
+    assert root.run("status", "dr.service").err == ""
+
+
+def test_never_started_unit_and_script_units_never_warn(root):
+    path = write(root, os.path.join(UNIT_DIR, "idle.service"), "[Service]\nExecStart=/bin/true\n")
+    later(path)
+    assert need(root, "idle.service") == "no"
+    root.daemon("scripted")
+    assert root.run("start", "scripted").rc == 0
+    later(os.path.join(root.init_d, "scripted"))
+    assert need(root, "scripted") == "no"
+    assert root.run("status", "scripted").err == ""
+    assert root.run("stop", "scripted").rc == 0
+
+
+def test_daemon_reload_needs_root(root):
+    r = root.run("daemon-reload", user="nobody")
+    assert (r.rc, r.err) == (1, "Failed to reload daemon: Access denied\n")
