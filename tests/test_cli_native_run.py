@@ -213,3 +213,44 @@ def test_stop_timeout_sigkill_and_result_timeout(root):
     assert root.run("is-failed", "stubborn").out.strip() == "failed"
     assert root.run("show", "-P", "Result", "stubborn").out.strip() == "timeout"
     assert "State 'stop-sigterm' timed out. Killing." in log_of(root, "stubborn")
+
+
+def test_exec_condition_skips_without_failing(root):
+    ran = os.path.join(root.path, "ran")
+    unit(root, "cond.service", "[Service]\nExecCondition=/bin/sh -c 'exit 1'\n"
+         "ExecStart=/bin/sh -c 'touch %s; exec sleep 1000'\n" % ran)
+    r = root.run("start", "cond")
+    assert (r.rc, r.err) == (0, ""), r
+    assert not os.path.exists(ran)
+    assert root.run("is-active", "cond").out.strip() == "inactive"
+    assert root.run("is-failed", "cond").rc == 1
+    unit(root, "condbad.service", "[Service]\nExecCondition=/bin/sh -c 'exit 255'\n"
+         "ExecStart=/bin/sleep 1000\n")
+    r = root.run("start", "condbad")
+    assert r.rc == 1 and root.run("is-failed", "condbad").out.strip() == "failed", r
+
+
+def test_forking_daemon_death_is_noticed_and_restarted(root):
+    pidfile = os.path.join(root.path, "fork.pid")
+    unit(root, "fork.service", "[Service]\nType=forking\nPIDFile=%s\nRestart=on-failure\n"
+         "RestartSec=100ms\nExecStart=/bin/sh -c 'sleep 1000 & echo $! > %s'\n" % (pidfile, pidfile))
+    assert root.run("start", "fork").rc == 0
+    first = main_pid(root, "fork")
+    assert first and int(open(pidfile).read()) == first
+    os.kill(first, 9)
+    assert wait_for(lambda: main_pid(root, "fork") not in (0, first), timeout=10)
+    assert root.run("show", "-P", "NRestarts", "fork").out.strip() == "1"
+    second = main_pid(root, "fork")
+    assert root.run("stop", "fork").rc == 0 and wait_for(lambda: gone(second))
+
+
+def test_send_sighup_and_kill_signal(root):
+    trace = os.path.join(root.path, "trace")
+    unit(root, "hup.service", "[Service]\nKillSignal=SIGUSR1\nSendSIGHUP=yes\n"
+         "ExecStart=/bin/sh -c 'trap \"echo USR1 >> %s\" USR1; trap \"echo HUP >> %s; exit 0\" HUP;"
+         " while :; do sleep 0.1; done'\n" % (trace, trace))
+    assert root.run("start", "hup").rc == 0
+    time.sleep(0.3)
+    assert root.run("stop", "hup").rc == 0
+    assert wait_for(lambda: os.path.exists(trace) and "HUP" in open(trace).read())
+    assert open(trace).read().split() == ["USR1", "HUP"]

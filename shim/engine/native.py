@@ -287,6 +287,9 @@ class NativeRunner(Runner):
             path = os.path.join(base, unit.id)
             if cgroups.create(path):
                 unit_cgroup = path
+        if config.type == "dbus":
+            _log(log, "%s: Type=dbus is run as Type=simple: without a D-Bus manager here, "
+                 "the appearance of BusName=%s is not waited for." % (unit.id, config.bus_name))
         extra_env = self.prepare_directories()
         result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup,
                                                 extra_env=extra_env)
