@@ -437,3 +437,24 @@ ExecStart=/bin/true
     status = root.run("status", "blocked")
     assert "Active: failed (Result: exit-code)" in status.out, status.out
     assert "status=233/RUNTIME_DIRECTORY" in status.out, status.out
+
+
+@as_root
+@pytest.mark.xfail(strict=True, reason="NativeRunner adds the directory variables to the start "
+                   "job's commands only; execenv.directory_environment() gives them for the rest")
+def test_stop_commands_see_the_directory_variables_too(root):
+    marks = root.marks
+    unit_file(root, "stopper.service", """\
+[Service]
+RuntimeDirectory=stopper
+ExecStart=/usr/bin/env SHIM_TEST_TAG=%(t)s sleep 1000
+ExecStop=/bin/sh -c 'echo "stop $RUNTIME_DIRECTORY" >> %(m)s/seen; kill $MAINPID'
+ExecStopPost=/bin/sh -c 'test -d "$RUNTIME_DIRECTORY" && echo "post $RUNTIME_DIRECTORY" >> %(m)s/seen'
+""" % {"m": marks, "t": root.tag})
+    assert root.run("start", "stopper").rc == 0
+    assert root.run("stop", "stopper").rc == 0
+    run_dir = os.path.join(root.path, "run", "stopper")
+    with open(os.path.join(marks, "seen")) as handle:
+        # ExecStopPost= still finds the directory: it goes once the unit is dead
+        assert handle.read() == "stop %s\npost %s\n" % (run_dir, run_dir)
+    assert not os.path.exists(run_dir)
