@@ -408,8 +408,10 @@ def prepare_directories(ctx, config, uid, gid, warn=None) -> dict:
     """Create the unit's directories as systemd's setup_exec_directory() does, in its order
     (runtime, state, cache, logs, configuration): parents 0755 root's, the innermost with its
     *Mode= (default 0755) and owned by uid:gid (User=/Group=; None: root), an existing tree
-    chowned recursively when its top is someone else's; an existing ConfigurationDirectory=
-    left alone. Symlinks ("foo:bar") made. Everything stays below the root (symlinks are
+    chowned recursively when its top is someone else's. An existing ConfigurationDirectory= is
+    left alone; a new one is chowned like the others (setup_exec_directory() in 252's source
+    does so, although systemd.exec(5) says configuration directories stay root's). Symlinks
+    ("foo:bar") made. Everything stays below the root (symlinks are
     followed only inside it). Returns the environment variables naming them
     ({"RUNTIME_DIRECTORY": "/run/a:/run/b", ...}). Raises ExecDirectoryError."""
     uid = 0 if uid is None else uid
