@@ -6,6 +6,7 @@ import os
 import time
 
 from scripts import gone, wait_for
+from shim.backends import unitcache
 
 UNIT_DIR = os.path.join("lib", "systemd", "system")
 ETC = os.path.join("etc", "systemd", "system")
@@ -116,3 +117,28 @@ def test_never_started_unit_and_script_units_never_warn(root):
 def test_daemon_reload_needs_root(root):
     r = root.run("daemon-reload", user="nobody")
     assert (r.rc, r.err) == (1, "Failed to reload daemon: Access denied\n")
+
+
+# --- the parse cache through the CLI ------------------------------------------------------------
+
+def test_list_units_cache_is_private_never_stale_and_not_written_with_root(root):
+    paths = []
+    for i in range(5):
+        paths.append(write(root, os.path.join(UNIT_DIR, "c%d.service" % i),
+                           "[Unit]\nDescription=before %d\n[Service]\nExecStart=/bin/true\n" % i))
+    time.sleep(unitcache.RACY_NS / 1e9 + 0.1)             # files this fresh are never cached
+    cache = os.path.join(root.state_dir(), unitcache.CACHE_NAME)
+    first = root.run("list-units", "--all")
+    assert "before 3" in first.out
+    assert os.stat(cache).st_mode & 0o777 == 0o600
+    assert root.run("list-units", "--all").out == first.out
+    st = os.stat(paths[3])
+    with open(paths[3], "r+") as handle:                  # same size, same inode, same mtime
+        handle.write("[Unit]\nDescription=after! 3\n")
+    os.utime(paths[3], ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert "after! 3" in root.run("list-units", "--all").out
+    assert root.run("show", "-p", "Description", "--value", "c3.service").out == "after! 3\n"
+    os.unlink(cache)
+    r = root.run_offline("list-unit-files")
+    assert r.rc == 0 and "c3.service" in r.out
+    assert not os.path.exists(cache)                      # --root: the image is only read

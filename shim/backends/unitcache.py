@@ -42,14 +42,12 @@ def file_signature(path: str, shown: str):
     return (shown, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def is_racy(signature, now_ns: int) -> bool:
+def is_racy(signature, now_ns: int, racy_ns: int = RACY_NS) -> bool:
     """Did one of the files change so recently that a same-size rewrite within the same clock
-    tick could go unnoticed?"""
-    for part in signature:
-        if type(part) is tuple and len(part) == 5 and type(part[3]) is int:
-            if max(part[3], part[4]) > now_ns - RACY_NS:
-                return True
-    return False
+    tick could go unnoticed? (`signature` as UnitFiles.signature: id, names, the fragment's
+    file signature, the drop-ins' file signatures.)"""
+    files = (signature[2],) + tuple(signature[3])
+    return any(max(f[3], f[4]) > now_ns - racy_ns for f in files)
 
 
 # --- UnitConfig <-> plain values ------------------------------------------------------------------
@@ -130,9 +128,10 @@ class UnitCache:
     """One command's view of the cache file. `get` and `put` work in memory; `flush` writes
     (atomically, only when something changed and we may)."""
 
-    def __init__(self, path: str, writable: bool = True):
+    def __init__(self, path: str, writable: bool = True, racy_ns: int = RACY_NS):
         self.path = path
         self.writable = writable
+        self.racy_ns = racy_ns
         self._raw = None                # {unit id: bytes} as read
         self._decoded = {}              # unit id -> (signature, UnitConfig) used this command
         self._dirty = False
@@ -171,7 +170,7 @@ class UnitCache:
 
     def put(self, unit_id: str, signature, config) -> None:
         self._decoded[unit_id] = (signature, config)
-        if not self.writable or is_racy(signature, time.time_ns()):
+        if not self.writable or is_racy(signature, time.time_ns(), self.racy_ns):
             return
         fields = encode(config)
         if fields is None:
