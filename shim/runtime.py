@@ -287,10 +287,12 @@ class Inspector:
                 rt.active_state = rt.sub_state = "failed"
                 rt.result = "signal" if record.kill_signal else "exit-code"
                 rt.since = record.inactive_since
-        elif rt.pidfile_note and record.state != "stopped" and "does not exist" in rt.pidfile_note:
-            # Dead, pidfile exists (LSB status 1): it died without being stopped.
+        elif rt.pidfile_note and record.state != "stopped" and "does not exist" in rt.pidfile_note \
+                and record.kill_signal not in CLEAN_SIGNALS:
+            # Dead, pidfile exists (LSB status 1): it died without being stopped (or asked to
+            # by `systemctl kill` with a clean signal: then inactive, below).
             rt.active_state = rt.sub_state = "failed"
-            rt.result = "exit-code"
+            rt.result = "signal" if record.kill_signal else "exit-code"
         else:
             rt.active_state, rt.sub_state = "inactive", "dead"
             rt.since = record.inactive_since

@@ -85,3 +85,22 @@ def test_real_cron_killed_behind_our_back(cron):
     r = cli(["is-active", "cron"])
     assert r.rc == 3 and r.out in ("inactive\n", "failed\n")
     assert cli(["status", "cron"]).rc == 3
+
+
+@pytest.mark.parametrize("signo, after", [(signal.SIGTERM, "inactive"), (signal.SIGKILL, "failed")])
+def test_boot_started_cron_killed_through_the_shim(cron, signo, after):
+    """Started by its own script, as init's rc does at boot (we hold no record of it): a clean
+    `systemctl kill` leaves it inactive, as for a unit we started; SIGKILL leaves it failed."""
+    import subprocess
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMCTL_SKIP_REDIRECT": "1",
+           "_SYSTEMCTL_SKIP_REDIRECT": "1"}      # both spellings: not handed to systemctl
+    assert subprocess.call([CRON, "start"], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL) == 0
+    pid = wait_for(_pid)
+    assert cli(["is-active", "cron"]).out == "active\n"
+    r = cli(["kill", "-s", str(int(signo)), "cron"])
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert wait_for(lambda: not pid_alive(pid))
+    r = cli(["is-active", "cron"])
+    assert (r.rc, r.out) == (3, after + "\n"), str(r) + cli(["status", "cron"]).out + str(os.path.exists(PIDFILE))
+    assert cli(["is-failed", "cron"]).rc == (0 if after == "failed" else 1)

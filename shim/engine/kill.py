@@ -59,8 +59,16 @@ def kill_unit(manager, unit, whom: str, signo: int, value=None) -> None:
                          keepers=(tracking.keeper.pid,) if tracking.keeper else ())
     if report.signalled and base in ("main", "all"):
         record = manager.store.load(unit.id)
-        if record.state == "started":
+        if record.state in ("started", "auto-restart"):
             # Lets the state logic tell "killed on request with TERM" (inactive) from a crash.
+            record.kill_signal = signo
+            record.inactive_since = time.time()     # when it died, as near as we know
+            manager.store.save(unit.id, record)
+        else:
+            # Running though we did not start it (init at boot, the script by hand): whatever
+            # our record said of an earlier run is stale; what counts now is this signal.
+            from shim.engine.jobs import enter
+            enter(record, "")
             record.kill_signal = signo
             record.inactive_since = time.time()     # when it died, as near as we know
             manager.store.save(unit.id, record)
