@@ -191,6 +191,70 @@ def bench_temp_root(runs):
         shutil.rmtree(root, ignore_errors=True)
 
 
+UNIT_FILE_VERBS = {
+    "list-units": ["list-units"],
+    "list-units --all": ["list-units", "--all"],
+    "list-unit-files": ["list-unit-files"],
+    "is-active (native)": ["is-active", "running-1.service"],
+    "is-active (script)": ["is-active", "benchd"],
+    "status (native)": ["status", "running-1.service"],
+    "show -p MainPID --value (native)": ["show", "-p", "MainPID", "--value", "running-1.service"],
+}
+UNIT_FILE_GOALS = {"list-units": 3, "list-units --all": 3, "list-unit-files": 3,
+                   "is-active (native)": 2, "is-active (script)": 2, "status (native)": 3,
+                   "show -p MainPID --value (native)": 2}
+
+
+def bench_unit_files(runs, count):
+    """A root with `count` unit files (bench/unittree.py: Debian's own, cloned, drop-ins, masks,
+    aliases, enable links), five of them running, beside one init script."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import unittree
+    root = tempfile.mkdtemp(prefix="shim-bench-units-")
+    env = shim_env(SYSTEMCTL_SHIM_ROOT=root)
+    shim = [PY, "-m", "shim"]
+    info = {"running": []}
+    try:
+        info = unittree.build(root, count=count, running=5)
+        os.makedirs(os.path.join(root, "etc", "init.d"))
+        script = os.path.join(root, "etc", "init.d", "benchd")
+        with open(script, "w") as handle:
+            handle.write(SCRIPT.format(pidfile=os.path.join(root, "benchd.pid")))
+        os.chmod(script, 0o755)
+        subprocess.run(shim + ["start", "benchd"] + info["running"], env=env, check=True)
+        time.sleep(2.2)          # the parse cache skips files changed in the last 2 s (racy)
+        installed = console_script()
+        commands = {BARE: [PY, "-c", "pass"], ISOLATED: [PY, "-I", "-S", "-c", "pass"]}
+        for verb, args in UNIT_FILE_VERBS.items():
+            if installed:
+                commands["systemctl %s (console script)" % verb] = [installed] + args
+            commands["python3 -m shim %s" % verb] = shim + args
+        times = measure(commands, env, runs)
+        med = {label: statistics.median(values) * 1000 for label, values in times.items()}
+        py, iso = med[BARE], med[ISOLATED]
+        width = max(len(label) for label in med)
+        print("\n%d unit files (%d drop-ins), 5 running + 1 init script (%d runs each, "
+              "interleaved)" % (len(info["units"]), info["dropins"], runs))
+        print("%-*s  %9s  %8s  %8s  %8s" % (width, "command", "median ms", "stdev", "x python",
+                                            "x -I -S"))
+        for label, value in med.items():
+            print("%-*s  %9.1f  %8.1f  %8.2f  %8.2f" % (width, label, value,
+                                                       statistics.pstdev(times[label]) * 1000,
+                                                       value / py, value / iso))
+        print("goals (x python3 -c pass):")
+        for verb, goal in UNIT_FILE_GOALS.items():
+            for how in ("systemctl %s (console script)", "python3 -m shim %s"):
+                label = how % verb
+                if label in med:
+                    ratio = med[label] / py
+                    print("  %-*s %5.2fx  goal <= %dx  %s" % (width, label, ratio, goal,
+                                                            "ok" if ratio <= goal else "MISSED"))
+        return med
+    finally:
+        subprocess.run(shim + ["stop", "benchd"] + info["running"], env=env)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def in_private_namespace():
     """tests/run's PID namespace, or a box (tests/boxes, bench/in-box): nothing of the host's
     own can be started or stopped from here."""
@@ -232,6 +296,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=30)
     parser.add_argument("--no-cron", action="store_true")
+    parser.add_argument("--unit-files", type=int, default=300, metavar="N",
+                        help="the unit-file case with N unit files (0: skip it)")
+    parser.add_argument("--only-unit-files", action="store_true",
+                        help="run the unit-file case alone")
     parser.add_argument("--installed", action="store_true",
                         help="measure the pip-installed shim (no PYTHONPATH to this checkout)")
     args = parser.parse_args()
@@ -245,6 +313,10 @@ def main():
     if not console_script():
         print("console script: not installed for this interpreter (pip install -e .); "
               "measuring python3 -m shim only")
+    if args.unit_files:
+        bench_unit_files(args.runs, args.unit_files)
+        if args.only_unit_files:
+            return 0
     med = bench_temp_root(args.runs)
     if not args.no_cron:
         bench_cron(args.runs)
