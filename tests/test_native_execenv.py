@@ -458,3 +458,15 @@ ExecStopPost=/bin/sh -c 'test -d "$RUNTIME_DIRECTORY" && echo "post $RUNTIME_DIR
         # ExecStopPost= still finds the directory: it goes once the unit is dead
         assert handle.read() == "stop %s\npost %s\n" % (run_dir, run_dir)
     assert not os.path.exists(run_dir)
+
+
+@as_root
+def test_the_shims_own_state_directory_is_never_a_units(tmp_path, machine):
+    state = machine.state_dir                       # <root>/run/systemctl-shim
+    os.makedirs(state)
+    config = load(tmp_path, "RuntimeDirectory=systemctl-shim\n")
+    with pytest.raises(execenv.ExecDirectoryError) as failure:
+        execenv.prepare_directories(machine, config, *nobody())
+    assert failure.value.status == 233
+    execenv.remove_runtime_directories(machine, config)
+    assert mode_owner(state)[1:] == (0, 0)

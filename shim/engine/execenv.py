@@ -324,6 +324,13 @@ def resolve(root: str, machine_path: str) -> str:
     return os.path.join(root, *done)
 
 
+def _holds_our_state(ctx, host: str) -> bool:
+    """Whether `host` is, or contains, the shim's own state directory (RuntimeDirectory=
+    systemctl-shim): never the unit's to own or remove, whatever it asks for."""
+    state = os.path.realpath(ctx.state_dir)
+    return state == host or state.startswith(host.rstrip("/") + "/")
+
+
 def _make_parents(root: str, path: str) -> None:
     """mkdir_parents_label(p, 0755): every missing ancestor of `path` (below root), 0755 exactly
     whatever our umask, owned by root (only the innermost directory is the unit's)."""
@@ -427,6 +434,8 @@ def prepare_directories(ctx, config, uid, gid, warn=None) -> dict:
                 host = resolve(root, prefix + "/" + path)
                 if host != root and not host.startswith(root.rstrip("/") + "/"):
                     raise OSError(errno.EXDEV, "Outside of the root", host)
+                if _holds_our_state(ctx, host):
+                    raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), host)
                 _one_directory(root, host, mode, uid, gid, field == "configuration_directory",
                                path, warn)
                 for link in links:
@@ -488,6 +497,8 @@ def remove_runtime_directories(ctx, config, restarting=False) -> None:
                     continue
                 if name != path and not os.path.islink(host):
                     continue                  # a symlink's name that is no symlink: not ours
+                if _holds_our_state(ctx, host):
+                    continue
                 _remove_tree(host)
             except OSError:
                 continue
