@@ -49,6 +49,7 @@ class Record(Plain):
     main_exit = None            # {"pid", "code", "status", "time"}: how the last main process ended
     condition = None            # last Condition* check: {"result", "time", "failed": [[name, trigger, negate, param]]}
     assertion = None            # last Assert* check, the same shape
+    execs = ()                  # this run's finished commands, like last_exec (status's Process: lines)
     _factories = {"tracking": Tracking, "last_exec": dict, "main_exit": dict}
 
     def to_dict(self) -> dict:
@@ -87,9 +88,9 @@ class Record(Plain):
                 isinstance(ended.get("time"), (int, float)):
             record.main_exit = {k: ended[k] for k in ("pid", "code", "status", "time")}
         if isinstance(data.get("last_exec"), dict):
-            record.last_exec = {k: v for k, v in data["last_exec"].items()
-                                if k in ("verb", "pid", "code", "status", "time", "cmd", "key")
-                                and isinstance(v, (int, str, float))}
+            record.last_exec = _exec_entry(data["last_exec"])
+        if isinstance(data.get("execs"), list):
+            record.execs = tuple(_exec_entry(e) for e in data["execs"][-16:] if isinstance(e, dict))
         for name in ("condition", "assertion"):
             record_check(record, name, data.get(name))
         return record
@@ -103,6 +104,12 @@ def record_check(record, name, data) -> None:
     failed = [list(f) for f in data["failed"][:64] if isinstance(f, list) and len(f) == 4 and
               isinstance(f[0], str) and isinstance(f[3], str)]
     setattr(record, name, {"result": data["result"], "time": float(data["time"]), "failed": failed})
+
+
+def _exec_entry(data: dict) -> dict:
+    return {k: v for k, v in data.items()
+            if k in ("verb", "pid", "code", "status", "time", "cmd", "key")
+            and isinstance(v, (int, str, float))}
 
 
 class _Decoding:

@@ -254,3 +254,14 @@ def test_send_sighup_and_kill_signal(root):
     assert root.run("stop", "hup").rc == 0
     assert wait_for(lambda: os.path.exists(trace) and "HUP" in open(trace).read())
     assert open(trace).read().split() == ["USR1", "HUP"]
+
+
+def test_status_shows_a_process_line_per_finished_command(root):
+    unit(root, "pre.service", "[Service]\nExecStartPre=/bin/true\nExecStartPre=-/bin/false\n"
+         "ExecStart=/bin/sleep 1000\n")
+    assert root.run("start", "pre").rc == 0
+    lines = [line for line in root.run("status", "pre").out.splitlines() if "Process:" in line]
+    assert len(lines) == 2, lines
+    assert lines[0].endswith("ExecStartPre=/bin/true (code=exited, status=0/SUCCESS)")
+    assert lines[1].endswith("ExecStartPre=/bin/false (code=exited, status=1/FAILURE)")
+    root.run("stop", "pre")

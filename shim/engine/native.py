@@ -236,6 +236,7 @@ class NativeRunner(Runner):
             record.last_exec = {"verb": verb, "pid": 0, "code": "exited", "status": 203,
                                 "time": time.time(), "key": self._key,
                                 "cmd": " ".join(command.argv)}
+            record.execs = tuple(record.execs)[-15:] + (record.last_exec,)
             _log(log, "%s: Failed to execute %s: %s" % (unit.id, command.path,
                                                         error.strerror or error))
             return capture.CaptureResult(returncode=203, tracking=Tracking()), \
@@ -258,6 +259,7 @@ class NativeRunner(Runner):
         record.last_exec = {"verb": verb, "pid": result.control.pid if result.control else 0,
                             "code": code, "status": status, "time": time.time(), "key": self._key,
                             "cmd": " ".join(command.argv)}
+        record.execs = tuple(record.execs)[-15:] + (record.last_exec,)
         return result, outcome
 
     # --- jobs ----------------------------------------------------------------------------------
@@ -281,6 +283,7 @@ class NativeRunner(Runner):
             _log(log, "Failed to start %s." % self.title())
             raise JobFailed(result)
         record.start_times = tuple(restart.recent_starts(config, tuple(record.start_times) + (now,), now))
+        record.execs = ()                             # a new run: its own Process: lines
         base = cgroup_base(self.ctx)
         unit_cgroup = None
         if base:

@@ -92,6 +92,30 @@ def exit_status_text(code) -> str:
     return "%d/%s" % (code, names[code]) if code in names else str(code)
 
 
+def check_lines(record, utf8: bool, now: float) -> list:
+    """The Condition: and Assert: lines of a failed last check (print_status_info)."""
+    lines = []
+    branch, last_branch = ("├─", "└─") if utf8 else ("|-", "`-")
+    cond, assertion = record.condition, record.assertion
+    if cond and not cond["result"] and cond["time"]:
+        lines.append("  Condition: start condition failed at %s; %s"
+                     % (timestamp(cond["time"]), relative(cond["time"], now)))
+        for index, (name, trigger, negate, param) in enumerate(cond["failed"]):
+            mark = last_branch if index == len(cond["failed"]) - 1 else branch
+            lines.append("             %s %s=%s%s%s was not met" % (
+                mark, name, "|" if trigger else "", "!" if negate else "", param))
+    if assertion and not assertion["result"] and assertion["time"]:
+        lines.append("     Assert: start assertion failed at %s; %s"
+                     % (timestamp(assertion["time"]), relative(assertion["time"], now)))
+        plain = [f for f in assertion["failed"] if not f[1]]
+        if plain:
+            name, _, negate, param = plain[0]
+            lines.append("             %s=%s%s was not met" % (name, "!" if negate else "", param))
+        else:
+            lines.append("             none of the trigger assertions were met")
+    return lines
+
+
 def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
           mode_note: str, now: float = None, usage=None) -> list:
     now = time.time() if now is None else now
@@ -118,12 +142,14 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
     if rt.since:
         active += " since %s; %s" % (timestamp(rt.since), relative(rt.since, now))
     lines.append("     Active: " + active)
+    lines.extend(check_lines(rt.record, utf8, now))
 
     if unit.backend in ("sysv", "openrc"):
         lines.append("       Docs: man:systemd-sysv-generator(8)" if unit.backend == "sysv"
                      else "       Docs: man:openrc-run(8)")
-    last = rt.record.last_exec
-    if last and last.get("code") and unit.source_path:
+    for last in (rt.record.execs or (rt.record.last_exec,)):
+        if not (last and last.get("code") and unit.source_path):
+            continue
         if last["code"] == "exited":
             how = "code=exited, status=%s" % exit_status_text(last.get("status", 0))
         else:
