@@ -41,16 +41,15 @@ class JobFailed(Exception):
 def run_job(manager, unit, job_type: str, action: str) -> None:
     """One job (`action`: start, stop, restart, try-restart, reload, reload-or-restart,
     reload-or-try-restart) on one unit. Raises ShimError with systemd's message, or JobFailed."""
+    if not unit.found and unit.id.endswith(".target"):
+        from shim.engine import transaction        # a target from a unit file, or systemd's own
+        unit = transaction.resolve(manager, unit.id)
     if not unit.found:
         reason = "not found" if job_type != "stop" else "not loaded"
         raise ShimError("Failed to %s %s: Unit %s %s." % (job_type, unit.id, unit.id, reason), 5)
     if unit.backend == "target":
-        rt = manager.inspector.inspect(unit)
-        if (action in ("start", "restart", "reload-or-restart") and rt.is_active) or \
-                action in ("try-restart", "reload-or-try-restart"):
-            return
-        raise ShimError("Failed to %s %s: Changing the runlevel is not supported; use telinit."
-                        % (job_type, unit.id), 3)
+        from shim.engine import transaction        # a grouping: its members do the work
+        return transaction.run_target(manager, unit, job_type, action)
     masked = manager.is_masked(unit)
     if masked and action in ("try-restart", "reload-or-try-restart"):
         return                                 # systemd silently ignores these on masked units
@@ -71,21 +70,30 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
         runner = NativeRunner(manager, unit, config)
     else:
         runner = Runner(manager, unit)
+
+    def start():
+        # Condition*/Assert* first (systemd: before ExecCondition= and ExecStartPre=)
+        if unit.backend == "native":
+            from shim.engine import conditions
+            if not conditions.check(manager, unit, config):
+                return                             # skipped: the job is done, nothing ran
+        runner.start()
+
     with manager.store.lock(unit.id):
         runner.refresh()
         active = runner.rt.is_active or runner.rt.active_state == "activating"
         if action == "start":
             if not active:
-                runner.start()
+                start()
         elif action == "stop":
             runner.stop()
         elif action == "restart":
             runner.stop()
-            runner.start()
+            start()
         elif action == "try-restart":
             if active:
                 runner.stop()
-                runner.start()
+                start()
         elif action == "reload":
             if not runner.rt.is_active:
                 raise ShimError("%s is not active, cannot reload." % unit.id, 1)
@@ -95,14 +103,14 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
                 runner.reload()
             else:
                 runner.stop()
-                runner.start()
+                start()
         elif action == "reload-or-try-restart":
             if active:
                 if unit.can_reload:
                     runner.reload()
                 else:
                     runner.stop()
-                    runner.start()
+                    start()
 
 
 def cgroup_base(ctx):

@@ -96,8 +96,13 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
     add("Id", unit.id)
     add("Names", " ".join(unit.names or (unit.id,)))
     if config is not None:
+        add("Requires", " ".join(config.requires))
+        add("Requisite", " ".join(config.requisite))
         add("Wants", " ".join(dict.fromkeys(config.wants)))
+        add("BindsTo", " ".join(config.binds_to))
+        add("PartOf", " ".join(config.part_of))
         add("WantedBy", " ".join(config.wanted_by))
+        add("Conflicts", " ".join(config.conflicts))
         add("Before", " ".join(dict.fromkeys(config.before)))
         add("After", " ".join(dict.fromkeys(config.after)))
         add("Documentation", " ".join(config.documentation))
@@ -120,6 +125,12 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
     add("CanStop", "yes" if unit.found and unit.backend != "target" else "no")
     add("CanReload", "yes" if config is not None and config.exec_reload else "no")
     add("CanIsolate", "yes" if unit.backend == "target" else "no")
+    cond, assertion = rt.record.condition, rt.record.assertion
+    ran = rt.record.active_since if rt.record.state else 0      # started by us, no conditions
+    add("ConditionResult", _yes(cond["result"] if cond else ran))
+    add("AssertResult", _yes(assertion["result"] if assertion else (ran and not cond)))
+    add("ConditionTimestamp", timestamp(cond["time"] if cond else ran))
+    add("AssertTimestamp", timestamp(assertion["time"] if assertion else 0 if cond else ran))
     add("Transient", "no")
     add("InvocationID", rt.record.invocation_id if rt.active_state != "inactive" else "")
     if rt.load_state == "not-found":

@@ -3,7 +3,7 @@ line, systemctl's job messages, and the engine's jobs (`shim/engine/jobs.py`) pe
 
 import os
 
-from shim.engine import jobs
+from shim.engine import jobs, transaction
 from shim.errors import ShimError
 from shim.manager import Manager
 from shim.runtime import parent_pid
@@ -33,6 +33,8 @@ _WHY = {"exit-code": "the control process exited with error code",
 
 
 def job(ctx, verb, patterns) -> int:
+    """One command line: its units' jobs and what they pull in, as one transaction
+    (shim/engine/transaction.py), with systemctl's message for each unit that fails."""
     manager = Manager(ctx)
     job_type, action = JOBS[verb]
     if any("*" in p or "?" in p or "[" in p for p in patterns) and not (ctx.options.all or ctx.options.quiet):
@@ -40,24 +42,47 @@ def job(ctx, verb, patterns) -> int:
         ctx.warn("Hint: unit globs expand to loaded units, so start will usually have no effect.\n"
                  "      Passing --all will also load units which are pending to be started.")
     code = 0
+    tx = transaction.Transaction(manager)
     for unit in manager.units(patterns, include=manager.loaded_filter()):
+        if not unit.found and unit.id.endswith(".target"):
+            unit = transaction.resolve(manager, unit.id)   # a unit file's target, or systemd's own
         if unit.script and _called_by_own_script(manager, unit):
             code = code or _run_nested(ctx, unit, verb)
             continue
         try:
-            jobs.run_job(manager, unit, job_type, action)
-        except ShimError as error:
-            ctx.warn(error.message)
-            code = code or error.code
-        except jobs.JobFailed as failed:
-            if not ctx.options.quiet:
-                why = _WHY.get(failed.result)
-                ctx.warn(("Job for %s failed because %s." % (unit.id, why)) if why
-                         else "Job for %s failed." % unit.id)
-                ctx.warn('See "systemctl status %s" and "journalctl -xeu %s" for details.'
-                         % (unit.id, unit.id))
-            code = code or 1
+            kind = None
+            if unit.found and os.geteuid() == 0 and (unit.backend == "target"
+                                                     or not manager.is_masked(unit)):
+                kind = transaction.kind_for(tx.graph, unit, job_type, action)
+            if kind is None:                    # reload, a no-op, or refused: the engine says so
+                jobs.run_job(manager, unit, job_type, action)
+            else:
+                tx.add_anchor(unit, job_type, action, kind)
+        except (ShimError, jobs.JobFailed) as outcome:
+            code = code or _report(ctx, unit, outcome)
+    for unit, outcome in tx.run():
+        if outcome is not None:
+            code = code or _report(ctx, unit, outcome)
     return code
+
+
+def _report(ctx, unit, outcome) -> int:
+    """systemctl's words for a job that failed (bus-wait-for-jobs.c); its exit code."""
+    if isinstance(outcome, ShimError):
+        ctx.warn(outcome.message)
+        return outcome.code
+    if not ctx.options.quiet:
+        if outcome.result == "dependency":
+            ctx.warn("A dependency job for %s failed. See 'journalctl -xe' for details." % unit.id)
+        elif outcome.result == "assert":
+            ctx.warn("Assertion failed on job for %s." % unit.id)
+        else:
+            why = _WHY.get(outcome.result)
+            ctx.warn(("Job for %s failed because %s." % (unit.id, why)) if why
+                     else "Job for %s failed." % unit.id)
+            ctx.warn('See "systemctl status %s" and "journalctl -xeu %s" for details.'
+                     % (unit.id, unit.id))
+    return 1
 
 
 def _called_by_own_script(manager, unit) -> bool:
