@@ -18,6 +18,8 @@ from shim.context import Context
 from shim.engine import execenv
 from shim.proc import capture
 
+from scripts import wait_for
+
 UNIT_DIR = "etc/systemd/system"
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown and the anchor need root")
 
@@ -470,3 +472,29 @@ def test_the_shims_own_state_directory_is_never_a_units(tmp_path, machine):
     assert failure.value.status == 233
     execenv.remove_runtime_directories(machine, config)
     assert mode_owner(state)[1:] == (0, 0)
+
+
+@as_root
+@pytest.mark.xfail(strict=True, reason="finish_run() removes the runtime directory with "
+                   "restarting=False before Restart= decides; an automatic restart keeps it "
+                   "with RuntimeDirectoryPreserve=restart")
+def test_runtime_directory_preserve_restart_keeps_it_over_an_automatic_restart(root):
+    result = os.path.join(root.marks, "result")
+    script = os.path.join(root.marks, "again.sh")
+    with open(script, "w") as handle:         # fails once, then finds what the first run left
+        handle.write('if [ -e "$RUNTIME_DIRECTORY/seen" ]; then echo kept > %s\n'
+                     '  exec /usr/bin/env SHIM_TEST_TAG=%s sleep 1000\nfi\n'
+                     'touch "$RUNTIME_DIRECTORY/seen"; sleep 0.5; exit 1\n' % (result, root.tag))
+    unit_file(root, "again.service", """\
+[Service]
+RuntimeDirectory=again
+RuntimeDirectoryPreserve=restart
+Restart=on-failure
+ExecStart=/bin/sh %s
+""" % script)
+    assert root.run("start", "again").rc == 0
+    try:
+        assert wait_for(lambda: os.path.exists(result), timeout=4), root.run("status", "again").out
+    finally:
+        root.run("stop", "again")
+    assert not os.path.exists(os.path.join(root.path, "run", "again"))
