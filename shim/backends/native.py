@@ -23,7 +23,7 @@ def is_valid_name(name: str) -> bool:
     if not name or len(name) > 255 or "." not in name:
         return False
     stem, _, suffix = name.rpartition(".")
-    if suffix not in UNIT_TYPES or not stem or any(c not in _NAME_CHARS for c in name):
+    if suffix not in UNIT_TYPES or not stem or not _NAME_CHARS.issuperset(name):
         return False
     if stem.count("@") > 1 or stem.startswith("@"):
         return False
@@ -302,33 +302,37 @@ class UnitFiles:
         unit.dropin_paths = tuple(self._dropins(unit))
         return unit
 
-    def _find_dirs(self, d, name, acc):
+    def _find_dirs(self, name, acc):
         """unit_file_find_dirs(): NAME.d, then the template's dirs for an instance, then the
-        dash-truncated prefixes (foo-bar-baz -> foo-bar-, foo-), recursively."""
-        acc.append((d, name + ".d"))
+        dash-truncated prefixes (foo-bar-baz -> foo-bar-, foo-), recursively (the directory
+        names, looked for in each unit directory)."""
+        acc.append(name + ".d")
         template, instance = split_instance(name)
         if template and instance:
-            self._find_dirs(d, template, acc)
+            self._find_dirs(template, acc)
         stem, _, suffix = name.rpartition(".")
         prefix = stem.partition("@")[0].rstrip("-")
         dash = prefix.rfind("-")
         if dash > 0:
-            self._find_dirs(d, prefix[:dash + 1] + "." + suffix, acc)
+            self._find_dirs(prefix[:dash + 1] + "." + suffix, acc)
 
     def _dropin_dirs(self, unit):
         """Existing drop-in directories in systemd's order: each name of the unit (id first)
         across the search path, then the top-level type directory (service.d/). For a file
         name present in several of them the first directory wins."""
+        self._scan()
+        dirs = [(d, self._dirnames.get(d, ())) for d in self.unit_dirs()]
+        if not any(subdirs for _, subdirs in dirs):
+            return
         candidates = []
         for n in dict.fromkeys((unit.id,) + tuple(unit.names)):
-            for d in self.unit_dirs():
-                self._find_dirs(d, n, candidates)
-        for d in self.unit_dirs():
-            candidates.append((d, unit.id.rpartition(".")[2] + ".d"))
-        self._scan()
+            subs = []
+            self._find_dirs(n, subs)
+            candidates += [(d, sub) for d, subdirs in dirs for sub in subs if sub in subdirs]
+        top = unit.id.rpartition(".")[2] + ".d"
+        candidates += [(d, top) for d, subdirs in dirs if top in subdirs]
         for d, sub in dict.fromkeys(candidates):
-            if sub in self._dirnames.get(d, ()):
-                yield d + "/" + sub
+            yield d + "/" + sub
 
     def _dropins(self, unit) -> list:
         chosen = {}

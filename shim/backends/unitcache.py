@@ -91,35 +91,50 @@ def encode(config: UnitConfig):
     return fields
 
 
-def _default_kind(name):
-    default = getattr(UnitConfig, name)
-    return None if default is None else type(default)
+# field -> the type its values must have (None: any plain value, e.g. limits, nice); constant
+_KINDS = {name: (None if getattr(UnitConfig, name) is None else type(getattr(UnitConfig, name)))
+          for name in UnitConfig._fields()}
+_EXEC_ITEM = 2 + len(_EXEC_FLAGS)
+
+
+def _exec_commands(value):
+    commands = []
+    for item in value:
+        if type(item) is not tuple or len(item) != _EXEC_ITEM or type(item[0]) is not str or \
+                type(item[1]) is not tuple or not all(type(w) is str for w in item[1]) or \
+                not all(type(f) is bool for f in item[2:]):
+            return None
+        if ExecCommand._factories:
+            command = ExecCommand(*item)
+        else:                                    # as Plain.__init__ leaves it, faster
+            command = ExecCommand.__new__(ExecCommand)
+            command.__dict__.update(zip(("path", "argv") + _EXEC_FLAGS, item))
+        commands.append(command)
+    return tuple(commands)
 
 
 def decode(fields):
-    """A UnitConfig from `encode()`'s output, or None if anything does not fit."""
+    """A UnitConfig from `encode()`'s output, or None if anything does not fit: an unknown
+    field, a value of another type than the field's, anything not plain inside."""
     if type(fields) is not dict:
         return None
-    known = UnitConfig._fields()
     values = {}
     for name, value in fields.items():
-        if type(name) is not str or name not in known or not _plain(value):
-            return None
-        kind = _default_kind(name)
-        if kind is not None and type(value) is not kind:
+        kind = _KINDS.get(name, False) if type(name) is str else False
+        if kind is False or (kind is not None and type(value) is not kind):
             return None
         if name in EXEC_FIELDS:
-            commands = []
-            for item in value:
-                if type(item) is not tuple or len(item) != 2 + len(_EXEC_FLAGS) or \
-                        type(item[0]) is not str or type(item[1]) is not tuple or \
-                        not all(type(w) is str for w in item[1]) or \
-                        not all(type(f) is bool for f in item[2:]):
-                    return None
-                commands.append(ExecCommand(item[0], item[1], *item[2:]))
-            value = tuple(commands)
+            value = _exec_commands(value)
+            if value is None:
+                return None
+        elif type(value) not in _SCALARS and not _plain(value):
+            return None
         values[name] = value
-    return UnitConfig(**values)
+    if UnitConfig._factories:                  # mutable defaults: let Plain make them
+        return UnitConfig(**values)
+    config = UnitConfig.__new__(UnitConfig)      # what UnitConfig(**values) builds, faster
+    config.__dict__.update(values)
+    return config
 
 
 # --- the file -------------------------------------------------------------------------------------
