@@ -2,9 +2,9 @@
 [UNIT...]` and `python3 -m shim.init.boot stop`. A child, so that jobs wait for their own
 children while PID 1 reaps everything else, and so that PID 1 never imports the engine.
 
-start without units: the boot set, as one `systemctl start` of default.target once the engine's
-transaction (shim/engine/transaction.py) pulls in a target's wants; until it exists, the same set
-listed here: the unit files the default target wants (through sysinit, basic, multi-user, as
+start without units: the boot set in one `systemctl start`: default.target once the start verb
+runs the engine's transaction (shim/engine/transaction.py, which pulls in a target's wants), until
+then the same set listed here: the unit files the default target wants (through sysinit, basic, multi-user, as
 shim/boot.py follows systemd's target chain), plus the init scripts enabled for the default
 runlevel (an S link in /etc/rcN.d) that no unit file shadows, in After=/Before= order, one
 `systemctl start` for all of them.
@@ -17,9 +17,6 @@ import os
 import sys
 
 from shim import boot as boot_hook
-
-TRANSACTION_MODULE = "shim.engine.transaction"
-
 
 def _cli(argv) -> int:
     from shim import cli
@@ -64,13 +61,22 @@ def running_units(manager) -> list:
     return boot_hook.ordered(manager, units, {u.id: at_boot.get(u.id, len(at_boot)) for u in units})
 
 
+def _targets_start() -> bool:
+    """Does `systemctl start default.target` start the target's wants (the engine's transaction,
+    wired into the start verb), or is it still refused as a runlevel change?"""
+    from shim.verbs import lifecycle
+    return hasattr(lifecycle, "transaction")
+
+
 def start(units) -> int:
     if units:
         return _cli(["start", "--"] + list(units))
-    import importlib.util
-    if importlib.util.find_spec(TRANSACTION_MODULE) is not None:
-        return _cli(["start", "default.target"])
-    ids = [unit.id for unit in boot_set(_manager())]
+    manager = _manager()
+    ids = [unit.id for unit in boot_set(manager)]
+    if _targets_start():
+        # The target brings its unit files; the enabled init scripts go along in the same command.
+        native = {unit.id for unit in boot_hook.boot_units(manager)}
+        ids = ["default.target"] + [uid for uid in ids if uid not in native]
     return _cli(["start", "--"] + ids) if ids else 0
 
 

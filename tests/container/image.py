@@ -127,14 +127,24 @@ def shim_layer(dest: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     site = dest / SITE
-    shutil.copytree(CHECKOUT / "shim", site / "shim",
+    source = CHECKOUT
+    revision = os.environ.get("SHIM_CONTAINER_GIT_REV")
+    if revision:
+        # A commit instead of the working tree (which, shared, may hold someone's half-done edit).
+        source = dest.parent / (dest.name + ".src")
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(CHECKOUT), "archive", revision, "shim", "bin/systemctl"],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-C", str(source), "-xf", "-"], input=archive, check=True)
+    shutil.copytree(source / "shim", site / "shim",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     wheels = wheelhouse.ensure(CHECKOUT, log=lambda text: None)
     for wheel in sorted(wheels.glob("docopt_ng-*.whl")):
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(site)
     (dest / "usr/bin").mkdir(parents=True)
-    shutil.copy2(CHECKOUT / "bin/systemctl", dest / "usr/bin/systemctl")
+    shutil.copy2(source / "bin/systemctl", dest / "usr/bin/systemctl")
     system = dest / "etc/systemd/system"
     wants = system / "multi-user.target.wants"
     wants.mkdir(parents=True)

@@ -90,7 +90,9 @@ class BoxMachine(Machine):
         return self
 
     def exec(self, *command, timeout=60):
-        return self.box.exec(list(command), timeout=timeout, text=True)
+        # Its own session: a `kill 0` in the box must not reach the test runner's process group
+        # (a process group spans PID namespaces).
+        return self.box.exec(list(command), timeout=timeout, text=True, start_new_session=True)
 
     def signal(self, name: str) -> None:
         pid = self.box.init_pid

@@ -92,7 +92,7 @@ class Container:
 
     def exec(self, *command, timeout=60) -> subprocess.CompletedProcess:
         return subprocess.run(self._runc("exec", self.name, *command), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def kill(self, signal_name: str = "TERM") -> None:
         subprocess.run(self._runc("kill", self.name, signal_name), check=True)
