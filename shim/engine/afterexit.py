@@ -57,7 +57,7 @@ def _exit_words(main_exit) -> str:
     from shim.render.status import exit_status_text
     code, status = main_exit["code"], main_exit["status"]
     if code == "exited":
-        return "code=exited, status=%s" % exit_status_text(status)
+        return "code=exited, status=%s" % exit_status_text(status, lsb=True)
     from shim.proc.signals import signal_name
     return "code=%s, status=%d/%s" % (code, status, signal_name(status))
 
@@ -83,9 +83,13 @@ def handle(manager, unit, invocation: str) -> None:
         if result == "success" and config.remain_after_exit:
             return                     # active (exited)
         runner._invocation = invocation
+        expected = restart.shall_restart(config, result, code, status)
         result = runner.finish_run(record, tracking, 0, ran_ok=result == "success",
-                                   result=result, main_exit=main_exit, announce=False)
+                                   result=result, main_exit=main_exit, announce=False,
+                                   restarting=expected)
         if not restart.shall_restart(config, result, code, status):
+            if expected:
+                runner.remove_directories()      # kept for a restart that is not coming
             return
         record = store.load(unit.id)
         enter(record, "auto-restart")
@@ -99,12 +103,19 @@ def handle(manager, unit, invocation: str) -> None:
         record.n_restarts += 1
         store.save(unit.id, record)
         _log(log, "%s: Scheduled restart job, restart counter is at %d." % (unit.id, record.n_restarts))
-        runner = NativeRunner(manager, unit, manager.config(unit))
+        config = manager.config(unit)
+        runner = NativeRunner(manager, unit, config)
         runner.refresh()
+        from shim.engine import conditions
         try:
-            runner.start(automatic=True)
+            if conditions.check(manager, unit, config):     # checked at every start
+                runner.start(automatic=True)
+            else:                                           # skipped: inactive, not restarting
+                record = store.load(unit.id)
+                enter(record, "stopped")
+                store.save(unit.id, record)
         except JobFailed:
-            pass
+            runner.remove_directories()
 
 
 def main(argv=None) -> int:

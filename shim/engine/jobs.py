@@ -82,6 +82,8 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
     with manager.store.lock(unit.id):
         runner.refresh()
         active = runner.rt.is_active or runner.rt.active_state == "activating"
+        # a stop that a start follows (RestartKillSignal=, RuntimeDirectoryPreserve=restart)
+        runner.restarting = action not in ("start", "stop", "reload")
         if action == "start":
             if not active:
                 start()

@@ -30,6 +30,8 @@ SIMPLE_TYPES = ("simple", "exec", "idle", "dbus")
 
 
 class NativeRunner(Runner):
+    restarting = False          # this stop is a restart's (run_job sets it)
+
     def __init__(self, manager, unit, config):
         super().__init__(manager, unit)
         self.config = config
@@ -145,7 +147,8 @@ class NativeRunner(Runner):
             _log(log, "%s %s..." % ({"start": "Starting", "stop": "Stopping",
                                      "reload": "Reloading"}[verb], self.title()))
         main_pid = self.rt.main_pid if self.rt else 0
-        extra = dict(extra_env or {})
+        extra = self.directory_environment()
+        extra.update(extra_env or {})
         if verb in ("stop", "reload") and main_pid:
             extra["MAINPID"] = str(main_pid)
         kept = None
@@ -198,10 +201,7 @@ class NativeRunner(Runner):
 
     def exec_extras(self) -> dict:
         """Limits, nice level and output targets for the anchor (shim/engine/execenv.py)."""
-        try:
-            from shim.engine import execenv
-        except ImportError:                   # pragma: no cover - while it is being written
-            return {}
+        from shim.engine import execenv
         return execenv.spawn_extras(self.config, warn=self._warn_in_log)
 
     def _warn_in_log(self, text: str) -> None:
@@ -255,7 +255,9 @@ class NativeRunner(Runner):
             clean = config.is_success(result.returncode)
             code, status, outcome = "exited", result.returncode, "success" if clean else "exit-code"
         if ready == "notify" and not result.timed_out:
-            _log(log, "%s: Main process exited, code=%s, status=%s" % (unit.id, code, status))
+            from shim.render.status import exit_status_text
+            _log(log, "%s: Main process exited, code=%s, status=%s" % (
+                unit.id, code, exit_status_text(status, lsb=True) if code == "exited" else status))
         record.last_exec = {"verb": verb, "pid": result.control.pid if result.control else 0,
                             "code": code, "status": status, "time": time.time(), "key": self._key,
                             "cmd": " ".join(command.argv)}
@@ -293,7 +295,18 @@ class NativeRunner(Runner):
         if config.type == "dbus":
             _log(log, "%s: Type=dbus is run as Type=simple: without a D-Bus manager here, "
                  "the appearance of BusName=%s is not waited for." % (unit.id, config.bus_name))
-        extra_env = self.prepare_directories()
+        try:
+            extra_env = self.prepare_directories()
+        except _DirectoryFailed as failed:
+            # systemd: the command that was to run exits with 233..241 without running
+            command, _, key = (self._steps("start") or [(None, "", "ExecStart")])[0]
+            _log(log, "%s: %s" % (unit.id, failed.error.message))
+            record.last_exec = {"verb": "start", "pid": 0, "code": "exited",
+                                "status": failed.error.status, "time": time.time(), "key": key,
+                                "cmd": " ".join(command.argv) if command else ""}
+            record.execs = (record.last_exec,)
+            self._finish_failed_start(record, Tracking(), "exit-code")
+            raise JobFailed("exit-code") from None
         result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup,
                                                 extra_env=extra_env)
         tracking = result.tracking
@@ -378,7 +391,7 @@ class NativeRunner(Runner):
         self.finish_run(record, tracking, rt.main_pid, ran_ok=record.state == "started")
 
     def finish_run(self, record, tracking, main_pid, *, ran_ok, result="success", main_exit=None,
-                   announce=True):
+                   announce=True, restarting=None):
         """systemd's stop sequence: ExecStop= (only after a good start), the kill step,
         ExecStopPost=, then inactive, or failed with the run's result (a stop timeout, an
         unclean main exit). Returns the unit's Result."""
@@ -399,7 +412,7 @@ class NativeRunner(Runner):
         self._run("stop-post", record, extra_env=self._result_env(result, main_exit))
         if tracking.cgroup:
             cgroups.remove(tracking.cgroup)
-        self.remove_directories()
+        self.remove_directories(self.restarting if restarting is None else restarting)
         record = store.load(unit.id)
         record.control = None
         record.tracking = Tracking()
@@ -441,10 +454,7 @@ class NativeRunner(Runner):
 
     # --- the unit's directories (RuntimeDirectory= and friends) --------------------------------
     def prepare_directories(self) -> dict:
-        try:
-            from shim.engine import execenv
-        except ImportError:                   # pragma: no cover - while it is being written
-            return {}
+        from shim.engine import execenv
         user = self._user()
         uid = user.pw_uid if user else 0
         gid = user.pw_gid if user else 0
@@ -457,15 +467,25 @@ class NativeRunner(Runner):
         try:
             return execenv.prepare_directories(self.ctx, self.config, uid, gid,
                                                warn=self._warn_in_log) or {}
+        except execenv.ExecDirectoryError as error:
+            raise _DirectoryFailed(error) from None
         except OSError:
             raise JobFailed("resources") from None
 
-    def remove_directories(self) -> None:
+    def directory_environment(self) -> dict:
+        """$RUNTIME_DIRECTORY and friends, for every command of the unit (stop ones too)."""
+        from shim.engine import execenv
+        return execenv.directory_environment(self.ctx, self.config)
+
+    def remove_directories(self, restarting: bool = False) -> None:
+        from shim.engine import execenv
         try:
-            from shim.engine import execenv
-        except ImportError:                   # pragma: no cover
-            return
-        try:
-            execenv.remove_runtime_directories(self.ctx, self.config, restarting=False)
+            execenv.remove_runtime_directories(self.ctx, self.config, restarting=restarting)
         except OSError:
             pass
+
+
+class _DirectoryFailed(Exception):
+    def __init__(self, error):
+        super().__init__(error.message)
+        self.error = error

@@ -39,7 +39,10 @@ def kill_step(runner, tracking, main_pid: int) -> bool:
         return {main_pid} & everyone(snapshot)
 
     first = everyone if mode == "control-group" else main_only
-    report = killer.terminate(first, signo=config.kill_signal, timeout=timeout, final=final,
+    signo = config.kill_signal
+    if getattr(runner, "restarting", False) and config.restart_kill_signal:
+        signo = config.restart_kill_signal        # RestartKillSignal=, for a restart's stop
+    report = killer.terminate(first, signo=signo, timeout=timeout, final=final,
                               cgroups=cgroup_dirs, proc_root=ctx.proc, allow=allow,
                               keepers=keepers, also=also)
     timed_out = report.escalated or bool(report.survivors)

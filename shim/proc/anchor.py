@@ -147,7 +147,7 @@ def _open_output(target, log_fd: int, null_fd: int) -> int:
         return os.dup(log_fd)
     mode, path = target[0], target[1] if len(target) > 1 else ""
     if mode in ("null", "inherit") or not path:       # stdout's inherit: stdin, /dev/null
-        return os.dup(null_fd)
+        return os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
     flags = os.O_WRONLY | os.O_CREAT | os.O_NOCTTY | os.O_CLOEXEC
     flags |= {"append": os.O_APPEND, "truncate": os.O_TRUNC}.get(mode, 0)
     if mode == "tty":

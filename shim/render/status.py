@@ -82,14 +82,30 @@ def usage_lines(usage, processes) -> list:
     return lines
 
 
-def exit_status_text(code) -> str:
-    names = {0: "SUCCESS", 1: "FAILURE", 2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED",
-             4: "NOPERMISSION", 5: "NOTINSTALLED", 6: "NOTCONFIGURED", 7: "NOTRUNNING"}
+# systemd's exit_status_table (src/basic/exit-status.c): libc's, then systemd's own 200-243.
+_SYSTEMD_EXIT_NAMES = dict(zip(range(200, 244), (
+    "CHDIR NICE FDS EXEC MEMORY LIMITS OOM_ADJUST SIGNAL_MASK STDIN STDOUT CHROOT IOPRIO "
+    "TIMERSLACK SECUREBITS SETSCHEDULER CPUAFFINITY GROUP USER CAPABILITIES CGROUP SETSID "
+    "CONFIRM STDERR - PAM NETWORK NAMESPACE NO_NEW_PRIVILEGES SECCOMP SELINUX_CONTEXT "
+    "PERSONALITY APPARMOR_PROFILE ADDRESS_FAMILIES RUNTIME_DIRECTORY CHOWN SMACK_PROCESS_LABEL "
+    "KEYRING STATE_DIRECTORY CACHE_DIRECTORY LOGS_DIRECTORY CONFIGURATION_DIRECTORY NUMA_POLICY "
+    "CREDENTIALS BPF").split()))
+_SYSTEMD_EXIT_NAMES.update({0: "SUCCESS", 1: "FAILURE", 255: "EXCEPTION"})
+del _SYSTEMD_EXIT_NAMES[223]
+_LSB_EXIT_NAMES = {2: "INVALIDARGUMENT", 3: "NOTIMPLEMENTED", 4: "NOPERMISSION",
+                   5: "NOTINSTALLED", 6: "NOTCONFIGURED", 7: "NOTRUNNING"}
+
+
+def exit_status_text(code, lsb: bool = False) -> str:
+    """`3`, `0/SUCCESS`, `233/RUNTIME_DIRECTORY`: status's Process: and Main PID: lines name
+    libc's and systemd's codes only; the journal's lines (lsb=True) name the LSB ones too
+    (reference/unit-files.md 14.1)."""
     try:
         code = int(code)
     except (TypeError, ValueError):
         return str(code)
-    return "%d/%s" % (code, names[code]) if code in names else str(code)
+    name = _SYSTEMD_EXIT_NAMES.get(code) or (_LSB_EXIT_NAMES.get(code) if lsb else None)
+    return "%d/%s" % (code, name) if name else str(code)
 
 
 def check_lines(record, utf8: bool, now: float) -> list:
