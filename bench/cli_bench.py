@@ -229,6 +229,8 @@ def bench_unit_files(runs, count):
             if installed:
                 commands["systemctl %s (console script)" % verb] = [installed] + args
             commands["python3 -m shim %s" % verb] = shim + args
+        if PROFILE:
+            profile(env, PROFILE)
         times = measure(commands, env, runs)
         med = {label: statistics.median(values) * 1000 for label, values in times.items()}
         py, iso = med[BARE], med[ISOLATED]
@@ -253,6 +255,29 @@ def bench_unit_files(runs, count):
     finally:
         subprocess.run(shim + ["stop", "benchd"] + info["running"], env=env)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def profile(env, verb_line):
+    """Where one command's time goes, in this environment (the box): cProfile's top functions
+    by own time and by cumulative time, plus -X importtime's slowest imports."""
+    argv = verb_line.split()
+    script = ("import cProfile, pstats, sys; from shim.cli import main; sys.argv = ['systemctl'] + %r; "
+              "p = cProfile.Profile(); p.enable()\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+              "p.disable(); sys.stdout = sys.__stderr__; s = pstats.Stats(p, stream=sys.stderr); "
+              "s.sort_stats('tottime').print_stats(25); s.sort_stats('cumtime').print_stats(40)" % argv)
+    print("\nprofile of systemctl %s:" % verb_line, flush=True)
+    subprocess.run([PY, "-c", script], env=env, stdout=subprocess.DEVNULL)
+    imports = subprocess.run([PY, "-X", "importtime", "-c",
+                              "import sys; from shim.cli import main; sys.argv = ['systemctl'] + %r; "
+                              "main()" % argv], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True).stderr
+    rows = [line for line in imports.splitlines() if line.startswith("import time:")]
+    rows.sort(key=lambda line: -int(line.split("|")[1]) if line.split("|")[1].strip().isdigit()
+              else 0)
+    print("slowest imports (cumulative us):\n" + "\n".join(rows[:15]), flush=True)
+
+
+PROFILE = ""        # --profile "list-units --all": print where that command's time goes
 
 
 def in_private_namespace():
@@ -300,11 +325,13 @@ def main():
                         help="the unit-file case with N unit files (0: skip it)")
     parser.add_argument("--only-unit-files", action="store_true",
                         help="run the unit-file case alone")
+    parser.add_argument("--profile", default="", metavar="VERB",
+                        help='profile one command in the unit-file case, e.g. "list-units --all"')
     parser.add_argument("--installed", action="store_true",
                         help="measure the pip-installed shim (no PYTHONPATH to this checkout)")
     args = parser.parse_args()
-    global INSTALLED
-    INSTALLED = args.installed
+    global INSTALLED, PROFILE
+    INSTALLED, PROFILE = args.installed, args.profile
     print("interpreter: %s (%s)" % (PY, sys.version.split()[0]))
     if INSTALLED:
         where = subprocess.run([PY, "-c", "import shim; print(shim.__file__)"], cwd="/",
