@@ -306,8 +306,6 @@ def test_append_and_truncate_output(tmp_path):
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="the anchor's null output is a dup of its O_RDONLY "
-                   "/dev/null: every write fails (EBADF); it must open /dev/null O_WRONLY")
 def test_null_output_and_the_default_log(tmp_path):
     code, log = run(tmp_path, load(tmp_path, "StandardOutput=null\n"), "echo hidden; echo gone >&2")
     assert (code, log) == (0, "")
@@ -384,8 +382,6 @@ ExecStart=/usr/bin/env SHIM_TEST_TAG=%(t)s sleep 1000
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="NativeRunner passes 'stop' to remove_runtime_directories "
-                   "on a restart job too; it should pass 'restart' (or True) there")
 def test_runtime_directory_preserve_restart_keeps_it_over_a_restart(root):
     unit_file(root, "keep.service", """\
 [Service]
@@ -420,8 +416,6 @@ ExecStart=/bin/sh -c 'echo to-out; echo to-err >&2'
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="NativeRunner turns ExecDirectoryError into "
-                   "JobFailed('resources'); systemd fails the command with status 233..241")
 def test_a_directory_in_the_way_fails_the_start_with_systemds_status(root):
     os.makedirs(os.path.join(root.path, "run"), exist_ok=True)
     with open(os.path.join(root.path, "run", "blocked"), "w"):
@@ -442,8 +436,6 @@ ExecStart=/bin/true
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="NativeRunner adds the directory variables to the start "
-                   "job's commands only; execenv.directory_environment() gives them for the rest")
 def test_stop_commands_see_the_directory_variables_too(root):
     marks = root.marks
     unit_file(root, "stopper.service", """\
@@ -475,9 +467,6 @@ def test_the_shims_own_state_directory_is_never_a_units(tmp_path, machine):
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="finish_run() removes the runtime directory with "
-                   "restarting=False before Restart= decides; an automatic restart keeps it "
-                   "with RuntimeDirectoryPreserve=restart")
 def test_runtime_directory_preserve_restart_keeps_it_over_an_automatic_restart(root):
     result = os.path.join(root.marks, "result")
     script = os.path.join(root.marks, "again.sh")
