@@ -266,3 +266,20 @@ def test_status_shows_a_process_line_per_finished_command(root):
     assert lines[0].endswith("ExecStartPre=/bin/true (code=exited, status=0/SUCCESS)")
     assert lines[1].endswith("ExecStartPre=/bin/false (code=exited, status=1/FAILURE)")
     root.run("stop", "pre")
+
+
+def test_manual_starts_over_the_limit_and_reset_failed(root):
+    unit(root, "slr.service", "[Unit]\nStartLimitBurst=2\n[Service]\nExecStart=/bin/sleep 1000\n")
+    assert root.run("start", "slr").rc == 0
+    assert root.run("restart", "slr").rc == 0
+    r = root.run("restart", "slr")
+    assert r.rc == 1 and r.out == "", r
+    assert r.err == (
+        "Job for slr.service failed because start of the service was attempted too often.\n"
+        'See "systemctl status slr.service" and "journalctl -xeu slr.service" for details.\n'
+        'To force a start use "systemctl reset-failed slr.service"\n'
+        'followed by "systemctl start slr.service" again.\n'), r
+    assert "Active: failed (Result: start-limit-hit)" in root.run("status", "slr").out
+    assert root.run("reset-failed", "slr").rc == 0
+    assert root.run("start", "slr").rc == 0
+    root.run("stop", "slr")

@@ -29,7 +29,11 @@ _WHY = {"exit-code": "the control process exited with error code",
         "protocol": "the service did not take the steps required by its unit configuration",
         "signal": "a fatal signal was delivered to the control process",
         "timeout": "a timeout was exceeded",
-        "resources": "of unavailable resources or another system error"}
+        "resources": "of unavailable resources or another system error",
+        "core-dump": "a fatal signal was delivered causing the control process to dump core",
+        "watchdog": "the service failed to send watchdog ping",
+        "start-limit-hit": "start of the service was attempted too often",
+        "oom-kill": "of an out-of-memory (OOM) siutation"}      # sic: systemd 252's spelling
 
 
 def job(ctx, verb, patterns) -> int:
@@ -82,6 +86,9 @@ def _report(ctx, unit, outcome) -> int:
                      else "Job for %s failed." % unit.id)
             ctx.warn('See "systemctl status %s" and "journalctl -xeu %s" for details.'
                      % (unit.id, unit.id))
+            if outcome.result == "start-limit-hit":
+                ctx.warn('To force a start use "systemctl reset-failed %s"\nfollowed by '
+                         '"systemctl start %s" again.' % (unit.id, unit.id))
     return 1
 
 
@@ -130,5 +137,8 @@ def reset_failed(ctx, verb, patterns) -> int:
                 jobs.enter(record, "stopped")
                 record.result = "success"
                 record.tracking = Tracking()
+            if record.state or record.n_restarts or record.start_times:
+                # also the start rate limit's count and NRestarts=, as systemd's reset-failed
+                record.n_restarts, record.start_times = 0, ()
                 manager.store.save(unit.id, record)
     return 0
