@@ -265,7 +265,8 @@ def profile(env, verb_line):
               "p = cProfile.Profile(); p.enable()\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
               "p.disable(); sys.stdout = sys.__stderr__; s = pstats.Stats(p, stream=sys.stderr); "
               "s.sort_stats('tottime').print_stats(25); s.sort_stats('cumtime').print_stats(40)" % argv)
-    print("\nprofile of systemctl %s:" % verb_line, flush=True)
+    print("\nprofile of systemctl %s (after one run: caches warm):" % verb_line, flush=True)
+    subprocess.run([PY, "-m", "shim"] + argv, env=env, stdout=subprocess.DEVNULL)
     subprocess.run([PY, "-c", script], env=env, stdout=subprocess.DEVNULL)
     imports = subprocess.run([PY, "-X", "importtime", "-c",
                               "import sys; from shim.cli import main; sys.argv = ['systemctl'] + %r; "
