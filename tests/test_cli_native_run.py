@@ -283,3 +283,19 @@ def test_manual_starts_over_the_limit_and_reset_failed(root):
     assert root.run("reset-failed", "slr").rc == 0
     assert root.run("start", "slr").rc == 0
     root.run("stop", "slr")
+
+
+def test_no_block_returns_before_the_job_is_done(root):
+    script = notifier(root)
+    unit(root, "slow.service", "[Service]\nType=notify\nExecStart=%s %s ready 1.5\n" % (PY, script))
+    began = time.monotonic()
+    r = root.run("start", "--no-block", "slow")
+    assert (r.rc, r.out, r.err) == (0, "", ""), r
+    assert time.monotonic() - began < 1.2
+    assert wait_for(lambda: root.run("is-active", "slow").out.strip() == "activating", timeout=5)
+    assert wait_for(lambda: root.run("is-active", "slow").out.strip() == "active", timeout=10)
+    r = root.run("stop", "--no-block", "slow")
+    assert r.rc == 0
+    assert wait_for(lambda: root.run("is-active", "slow").out.strip() == "inactive", timeout=10)
+    r = root.run("start", "--no-block", "nosuch")
+    assert r.rc == 5 and "Unit nosuch.service not found." in r.err, r

@@ -64,10 +64,35 @@ def job(ctx, verb, patterns) -> int:
                 tx.add_anchor(unit, job_type, action, kind)
         except (ShimError, jobs.JobFailed) as outcome:
             code = code or _report(ctx, unit, outcome)
+    if ctx.options.no_block:
+        _in_background(tx.run)          # enqueued: systemctl --no-block does not wait for jobs
+        return code
     for unit, outcome in tx.run():
         if outcome is not None:
             code = code or _report(ctx, unit, outcome)
     return code
+
+
+def _in_background(run) -> None:
+    """--no-block: the jobs run on in a detached process (new session, no terminal, none of the
+    caller's descriptors on stdio), the way systemd's queue runs them after systemctl returned.
+    Their outcome is in the units' state and logs, as it is in systemd's journal."""
+    pid = os.fork()
+    if pid:
+        os.waitpid(pid, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        for _ in run():
+            pass
+    except BaseException:          # noqa: BLE001 - a detached job has nobody to tell
+        os._exit(1)
+    os._exit(0)
 
 
 def _report(ctx, unit, outcome) -> int:
