@@ -299,3 +299,25 @@ def test_no_block_returns_before_the_job_is_done(root):
     assert wait_for(lambda: root.run("is-active", "slow").out.strip() == "inactive", timeout=10)
     r = root.run("start", "--no-block", "nosuch")
     assert r.rc == 5 and "Unit nosuch.service not found." in r.err, r
+
+
+def test_status_drop_in_block_and_show_properties(root):
+    unit(root, "d.service", "[Unit]\nDescription=Demo\n[Service]\nExecStart=/bin/sleep 1000\n")
+    for directory, name, text in (("lib/systemd/system/d.service.d", "10-x.conf", "Environment=A=1"),
+                                  ("lib/systemd/system/d.service.d", "20-x.conf", "Environment=B=2"),
+                                  ("etc/systemd/system/d.service.d", "override.conf", "UMask=0077")):
+        os.makedirs(os.path.join(root.path, directory), exist_ok=True)
+        with open(os.path.join(root.path, directory, name), "w") as handle:
+            handle.write("[Service]\n%s\n" % text)
+    out = root.run("status", "d").out.splitlines()
+    at = out.index("    Drop-In: /lib/systemd/system/d.service.d")
+    assert out[at - 1].startswith("     Loaded: loaded (/lib/systemd/system/d.service; static")
+    assert out[at:at + 6] == [
+        "    Drop-In: /lib/systemd/system/d.service.d", "             ├─10-x.conf",
+        "             └─20-x.conf", "             /etc/systemd/system/d.service.d",
+        "             └─override.conf", "     Active: inactive (dead)"], out
+    show = root.run("show", "d", "-p", "Environment,UMask,DropInPaths").out.splitlines()
+    assert show == ["Environment=A=1 B=2", "UMask=0077",
+                    "DropInPaths=/lib/systemd/system/d.service.d/10-x.conf "
+                    "/lib/systemd/system/d.service.d/20-x.conf "
+                    "/etc/systemd/system/d.service.d/override.conf"], show

@@ -79,6 +79,14 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
         add("MemoryCurrent", _current(usage.memory if usage is not None else None))
         add("CPUUsageNSec", _current(usage.cpu_nsec if usage is not None else None))
         add("TasksCurrent", usage.tasks if usage is not None and usage.tasks is not None else tasks)
+        add("Environment", " ".join(config.environment))
+        add("EnvironmentFiles", " ".join("%s (ignore_errors=%s)" % (path, _yes(optional))
+                                         for path, optional in config.environment_files))
+        add("UMask", "%04o" % config.umask)
+        add("WorkingDirectory", ("!" if config.working_directory_optional else "") +
+            ("~" if config.working_directory_home else config.working_directory))
+        add("User", config.user)
+        add("Group", config.group)
         add("IgnoreSIGPIPE", _yes(config.ignore_sigpipe))
         add("KillMode", config.kill_mode)
         add("KillSignal", config.kill_signal)
@@ -112,7 +120,9 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
     add("SubState", rt.sub_state)
     add("FragmentPath", "/dev/null" if rt.load_state == "masked" else
         config.fragment_path if config is not None else "")
-    add("SourcePath", unit.source_path)
+    add("SourcePath", unit.source_path if unit.backend != "native" else "")
+    if config is not None and config.dropin_paths:
+        add("DropInPaths", " ".join(config.dropin_paths))
     add("UnitFileState", unit_file_state if unit.found or rt.load_state == "masked" else "")
     add("UnitFilePreset", "enabled" if unit.found and unit.backend != "target" else "")
     add("StateChangeTimestamp", timestamp(rt.since))

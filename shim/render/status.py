@@ -132,6 +132,24 @@ def check_lines(record, utf8: bool, now: float) -> list:
     return lines
 
 
+def dropin_lines(paths, utf8: bool) -> list:
+    """The Drop-In: block: each directory, then its files as a tree (systemctl-show.c)."""
+    branch, last_branch = ("├─", "└─") if utf8 else ("|-", "`-")
+    lines, groups = [], []
+    for path in paths:
+        directory, name = path.rsplit("/", 1)
+        if groups and groups[-1][0] == directory:
+            groups[-1][1].append(name)
+        else:
+            groups.append((directory, [name]))
+    for index, (directory, names) in enumerate(groups):
+        lines.append(("    Drop-In: " if index == 0 else " " * 13) + directory)
+        for position, name in enumerate(names):
+            mark = last_branch if position == len(names) - 1 else branch
+            lines.append(" " * 13 + mark + name)
+    return lines
+
+
 def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
           mode_note: str, now: float = None, usage=None) -> list:
     now = time.time() if now is None else now
@@ -149,6 +167,9 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
         lines.append("     Loaded: %s (%s; %s%s)" % (rt.load_state, unit.source_path, state, preset))
     else:
         lines.append("     Loaded: %s" % rt.load_state)
+    config = unit.extra.get("config") if unit.backend == "native" else None
+    if config is not None and config.dropin_paths:
+        lines.extend(dropin_lines(config.dropin_paths, utf8))
 
     active = rt.active_state
     if rt.sub_state and rt.sub_state != rt.active_state:
