@@ -182,6 +182,7 @@ class UnitFiles:
                 if is_valid_name(name):
                     listing.setdefault(name, []).append((d, e))
         self._listing, self._dirnames = listing, dirnames
+        self._all_subdirs = set().union(*dirnames.values())
         return listing
 
     def _entry(self, name: str):
@@ -321,16 +322,19 @@ class UnitFiles:
         across the search path, then the top-level type directory (service.d/). For a file
         name present in several of them the first directory wins."""
         self._scan()
-        dirs = [(d, self._dirnames.get(d, ())) for d in self.unit_dirs()]
-        if not any(subdirs for _, subdirs in dirs):
-            return
-        candidates = []
+        per_name = []
         for n in dict.fromkeys((unit.id,) + tuple(unit.names)):
             subs = []
             self._find_dirs(n, subs)
-            candidates += [(d, sub) for d, subdirs in dirs for sub in subs if sub in subdirs]
+            per_name.append(subs)
         top = unit.id.rpartition(".")[2] + ".d"
-        candidates += [(d, top) for d, subdirs in dirs if top in subdirs]
+        per_name.append([top])
+        if self._all_subdirs.isdisjoint(sub for subs in per_name for sub in subs):
+            return                              # most units: no drop-in directory anywhere
+        dirs = [(d, self._dirnames.get(d, ())) for d in self.unit_dirs()]
+        candidates = []
+        for subs in per_name:
+            candidates += [(d, sub) for d, subdirs in dirs for sub in subs if sub in subdirs]
         for d, sub in dict.fromkeys(candidates):
             yield d + "/" + sub
 
