@@ -63,7 +63,7 @@ def test_oneshot_remains_active(machine, kind):
                      "RemainAfterExit= oneshot that ran in its cgroup shows failed")
     machine.wait_running()
     result = machine.systemctl("show", "-p", "ActiveState,SubState,Result", "stamp")
-    assert result.stdout.split() == ["ActiveState=active", "SubState=exited", "Result=success"], result
+    assert sorted(result.stdout.split()) == ["ActiveState=active", "Result=success", "SubState=exited"], result
     assert machine.sh("cat /run/stamp").stdout.strip().isdigit()
 
 
@@ -79,10 +79,18 @@ def test_zombies_do_not_accumulate(machine):
     machine.wait_running()
     # Orphans of a process outside every unit (runc exec's / nsenter's shell) come to PID 1.
     machine.sh("for i in $(seq 40); do (sleep 0.05 &) ; done")
-    time.sleep(1.5)                         # orphans.service leaves about 30 grandchildren a second
-    ps = machine.sh("ps -eo pid,ppid,stat,args").stdout
-    zombies = [line for line in ps.splitlines()[1:] if line.split()[2].startswith("Z")]
-    assert not zombies, ps
+    time.sleep(1.5)                         # orphans.service leaves about 20 grandchildren a second
+
+    def zombies():
+        ps = machine.sh("ps -eo pid,ppid,stat,args").stdout
+        return {tuple(line.split()[:2]) for line in ps.splitlines()[1:] if line.split()[2].startswith("Z")}
+    # A zombie may exist for an instant (its parent reaps it on its next wait); one that is still
+    # there a moment later was never reaped. PID 1 and keepers must leave none at all.
+    first = zombies()
+    time.sleep(0.5)
+    lasting = first & zombies()
+    assert not lasting, lasting
+    assert not [z for z in first if z[1] == "1"], first
     assert machine.systemctl("is-active", "orphans").stdout == "active\n"
 
 
