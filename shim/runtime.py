@@ -271,6 +271,7 @@ class Inspector:
         elif record.state == "started" or openrc_state == "started":
             # Was there ever a daemon? Then its absence now is a death, not RemainAfterExit.
             daemon_expected = bool(record.tracking.processes or record.tracking.cgroup
+                                   or record.tracking.main
                                    or openrc.recorded_pidfiles(self.ctx, unit.name)
                                    or rt.pidfile_note or unit.pidfile)
             if not daemon_expected:

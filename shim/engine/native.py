@@ -272,7 +272,7 @@ class NativeRunner(Runner):
         self._await_reaping()
         record = store.load(unit.id)
         now = time.time()
-        log = store.log_path(unit.id)
+        log = store.prepare_log(unit.id)
         if not restart.within_limit(config, record.start_times, now):
             # The unit keeps the result of its last run if that failed (what Restart= was
             # retrying, and what a manual start then reports); else start-limit-hit [measured].
@@ -305,6 +305,13 @@ class NativeRunner(Runner):
                                 "status": failed.error.status, "time": time.time(), "key": key,
                                 "cmd": " ".join(command.argv) if command else ""}
             record.execs = (record.last_exec,)
+            if config.type in ("simple", "idle", "dbus"):
+                # the job was done once the main process was forked; then it exited 233
+                record.main_exit = {"pid": 0, "code": "exited", "status": failed.error.status,
+                                    "time": time.time()}
+                record.execs = ()
+                self._finish_failed_start(record, Tracking(), "exit-code")
+                return
             self._finish_failed_start(record, Tracking(), "exit-code")
             raise JobFailed("exit-code") from None
         result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup,

@@ -105,8 +105,10 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
         members, logins = membership.expand(after, alive, protected)
         main = _main_of(after, members, pidfiles)
-        if started is not None and started.pid in members:
-            main = after.get(started.pid).ref   # simple/exec: the command; notify: it or MAINPID=
+        if started is not None:
+            # simple/exec: the command; notify: it or MAINPID=. Also when it has already ended
+            # (a zombie its keeper has yet to reap): its keeper writes down how, for this ref.
+            main = after.get(started.pid).ref if started.pid in members else started
         tracking = Tracking(
             invocation_id=invocation_id,
             processes=[after.get(pid).ref for pid in sorted(members)],
