@@ -21,14 +21,17 @@ _RUN = """PYTHON=%(python)s
 BOOT='import sys; sys.path.insert(0, "%(package)s"); from shim.boot import main; sys.exit(main())'
 """
 # Late at boot, early at shutdown: after the file systems, the network and the logger (scripts
-# init starts), and stopped before them ($remote_fs also orders us before sendsigs). No
-# init-functions: Debian's LSB redirect hook must not hand this script to systemctl.
+# init starts), and stopped before them ($remote_fs also orders us before sendsigs; halt and
+# reboot because a trimmed machine may leave them with no dependency at all, and startpar would
+# then halt while the units still stop). No init-functions: Debian's LSB redirect hook must not
+# hand this script to systemctl.
 LSB_TEXT = """#!/bin/sh
 ### BEGIN INIT INFO
 # Provides:          %(name)s
 # Required-Start:    $remote_fs $syslog $network $time
 # Required-Stop:     $remote_fs $syslog $network $time
 # Should-Start:      $all
+# Should-Stop:       halt reboot
 # Default-Start:     2 3 4 5
 # Default-Stop:      0 1 6
 # Short-Description: Start and stop the enabled native (unit file) services
@@ -114,18 +117,35 @@ def enable_hook(root: str) -> str:
     if init_kind(root) == "openrc":
         rc_update = _tool(root, "rc-update")
         if rc_update and _quiet([rc_update, "add", HOOK_NAME, "default"]) == 0:
+            _quiet([rc_update, "-u"])
             _mark_started(root)
             return "rc-update add %s default" % HOOK_NAME
         link = _rooted(root, "%s/default/%s" % (RUNLEVELS_DIR, HOOK_NAME))
         os.makedirs(os.path.dirname(link), exist_ok=True)
         if not os.path.lexists(link):
             os.symlink(HOOK_SCRIPT, link)
+        _drop_deptree_cache(root)
         return "linked from %s/default" % RUNLEVELS_DIR
     update_rc_d = _tool(root, "update-rc.d")
     if update_rc_d and _quiet([update_rc_d, HOOK_NAME, "defaults"]) == 0:
         return "update-rc.d %s defaults" % HOOK_NAME
     _link_by_hand(root)
     return "S99 links in rc2-5.d, K01 in rc0.d, rc1.d, rc6.d"
+
+
+# OpenRC's saved dependency tree (Alpine's savecache writes /var/cache/rc, Debian's /lib/rc/cache).
+# It is trusted at boot unless /etc/init.d is newer, by whole seconds: a hook written in the
+# second the tree was saved would be left out of the boot. Dropped, it is computed afresh.
+DEPTREE_CACHES = ("/var/cache/rc", "/lib/rc/cache")
+
+
+def _drop_deptree_cache(root: str) -> None:
+    for directory in DEPTREE_CACHES:
+        for name in ("deptree", "depconfig"):
+            try:
+                os.unlink(_rooted(root, os.path.join(directory, name)))
+            except OSError:
+                pass
 
 
 def _mark_started(root: str) -> None:
