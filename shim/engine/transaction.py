@@ -13,7 +13,8 @@ From the units of the command line (the anchors) and their job:
   `start foo` never re-runs what basic.target wants, while `start multi-user.target` starts what
   the target wants even though the target is active already;
 * jobs run one at a time: every stop first (After= reversed), then every start (After= order);
-  jobs with no ordering between them run dependencies first. A start that fails fails the jobs
+  jobs with no ordering between them run in the command line's order, what a job pulled in
+  before the job (for a stop: the dependents it stops first). A start that fails fails the jobs
   that Requires=/BindsTo=/Requisite= it and are ordered after it ("A dependency job for X
   failed."); a Wants= failure is ignored;
 * ordering cycles are broken as systemd breaks them: a job in the cycle that does not matter to
@@ -111,7 +112,7 @@ class Job:
     def __init__(self, unit, kind, rank):
         self.unit = unit
         self.kind = kind
-        self.rank = rank             # discovery order, dependencies first: the tie-break
+        self.rank = rank             # post-order of discovery (what a job pulled in first): the tie-break
         self.subjects = set()        # jobs that pulled this one in ("" for an anchor)
         self.matters = False         # reached from an anchor through required edges only
         self.needs = set()           # units whose failed start fails this job if ordered before it
@@ -443,7 +444,9 @@ class Transaction:
         while pending:
             ready = [j for j in pending.values() if not edges[j.key] & pending.keys()]
             if ready:
-                pick = (min if phase == "start" else max)(ready, key=lambda j: j.rank)
+                # unordered: the command line's order, and what a job pulled in (or, for a
+                # stop, the dependents it stops) before the job itself
+                pick = min(ready, key=lambda j: j.rank)
                 out.append(pick)
                 del pending[pick.key]
                 continue
