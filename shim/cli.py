@@ -392,6 +392,8 @@ def _signal_tables(argv):
 
 
 def run(argv) -> int:
+    if not argv and os.getpid() == 1:
+        argv = ["init"]             # ENTRYPOINT ["systemctl"]: PID 1 with no verb is the init
     tables = _signal_tables(argv)
     if tables is not None:
         return tables
@@ -410,8 +412,6 @@ def run(argv) -> int:
     if args["--wait"] and args["--no-block"]:
         raise ShimError("--wait may not be combined with --no-block.")
     verb = selected_verb(args)
-    if verb == "list-units" and _verb_of(argv) is None and os.getpid() == 1:
-        verb = "init"               # ENTRYPOINT ["systemctl"]: PID 1 with no verb is the init
     module_name, function_name, online = VERBS[verb]
     if online and args["--root"] and os.path.realpath(args["--root"]) != "/":
         # systemctl_main(): checked before the verb runs, so nothing below --root is executed
