@@ -514,9 +514,6 @@ ExecStart=/bin/sh %s
 
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="the runner fails a Type=simple start (rc 1, Process: 0) "
-                   "and its directory message is lost when ExecStopPost='s run re-prepares the "
-                   "log; systemd: start rc 0, the main process exits 233, the message in the log")
 def test_a_simple_service_whose_directory_fails_is_started_then_failed(root):
     os.makedirs(os.path.join(root.path, "run"), exist_ok=True)
     with open(os.path.join(root.path, "run", "blocked"), "w"):
@@ -534,8 +531,6 @@ def test_a_simple_service_whose_directory_fails_is_started_then_failed(root):
 # --- found while testing the above (the runner's, not execenv's) --------------------------------
 
 @as_root
-@pytest.mark.xfail(strict=True, reason="a Type=simple main process that exits before the keeper "
-                   "is told which process is main is never seen ending: active (exited) forever")
 def test_a_simple_service_that_exits_at_once_is_failed(root):
     unit_file(root, "quick.service", "[Service]\nExecStart=/bin/sh -c 'exit 1'\n")
     assert root.run("start", "quick").rc == 0
