@@ -340,3 +340,18 @@ def test_no_cache_with_root_offline(tmp_path):
     cache = unitcache.for_context(online)
     assert cache.path == str(tmp_path / "state" / unitcache.CACHE_NAME)
     assert cache.writable == (os.geteuid() == 0)
+
+
+def test_writing_never_follows_a_prepared_temporary_name(tree):
+    """The cache is written through `<cache>.<pid>.tmp` + rename: a symlink or file waiting
+    under that name is replaced, never written through."""
+    victim = os.path.join(os.path.dirname(tree.cache_path), "victim")
+    os.makedirs(os.path.dirname(victim), exist_ok=True)
+    with open(victim, "w") as handle:
+        handle.write("keep me")
+    os.symlink(victim, "%s.%d.tmp" % (tree.cache_path, os.getpid()))
+    assert unitcache.write_framed(tree.cache_path, {"x": b"y"})
+    with open(victim) as handle:
+        assert handle.read() == "keep me"
+    assert unitcache.read_framed(tree.cache_path) == {"x": b"y"}
+    assert not os.path.lexists("%s.%d.tmp" % (tree.cache_path, os.getpid()))

@@ -261,9 +261,17 @@ def write_framed(path: str, value) -> bool:
         return False
     data = MAGIC + zlib.crc32(body).to_bytes(4, "big") + body
     tmp = "%s.%d.tmp" % (path, os.getpid())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        try:
+            # O_EXCL: never write into a file someone else prepared under our temporary name
+            # (a state directory moved somewhere writable by others); a stale one of ours
+            # (a crash, the same pid again) is removed once.
+            fd = os.open(tmp, flags, 0o600)
+        except FileExistsError:
+            os.unlink(tmp)
+            fd = os.open(tmp, flags, 0o600)
         try:
             view = memoryview(data)
             while view:
