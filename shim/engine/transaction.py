@@ -218,7 +218,8 @@ class Graph:
         files = self.manager.index.unit_files()
         names = set(BUILTIN_TARGETS)
         for name in files.all():
-            if unit_type(name) in ("service", "target") and "@." not in name:
+            if unit_type(name) in ("service", "target") and "@." not in name and \
+                    self._mentions_reverse_keys(files, name):
                 names.add(name)
         for directory in files.unit_dirs():
             try:
@@ -241,6 +242,23 @@ class Graph:
                     reverse.setdefault(target.id, {}).setdefault(key, set()).add(unit.id)
         self._reverse = reverse
         return reverse
+
+    @staticmethod
+    def _mentions_reverse_keys(files, name) -> bool:
+        """Could the unit file (or a drop-in) say Requires=, BindsTo=, PartOf= or Conflicts=?
+        Only those are parsed for the reverse index: a start then costs a read per unit
+        file, not a parse."""
+        found = files.find(name)
+        if found is None or found.masked:
+            return False
+        texts = [found.text or ""]
+        for path in found.dropin_paths:
+            try:
+                texts.append(files.read(path))
+            except OSError:
+                continue
+        return any(key in text for text in texts for key in ("Requires", "BindsTo", "PartOf",
+                                                             "Conflicts"))
 
     def dependents(self, unit, keys) -> list:
         found = set()
