@@ -8,6 +8,7 @@ import errno
 import os
 import pwd
 import resource
+import shutil
 import stat
 import uuid
 
@@ -18,7 +19,7 @@ from shim.context import Context
 from shim.engine import execenv
 from shim.proc import capture
 
-from scripts import wait_for
+from scripts import IN_PIDNS, wait_for
 
 UNIT_DIR = "etc/systemd/system"
 as_root = pytest.mark.skipif(os.geteuid() != 0, reason="chown and the anchor need root")
@@ -263,6 +264,22 @@ def test_runtime_directory_removed_on_stop_unless_preserved(tmp_path, machine):
         assert os.path.lexists(machine.path("/run/alias")) == stop_keeps
         assert (outside / "precious").read_text() == "x"            # links are never followed
         execenv.remove_runtime_directories(machine, load(tmp_path, "RuntimeDirectory=rt rt2\n"))
+
+
+@as_root
+@pytest.mark.skipif(not IN_PIDNS, reason="writes the machine's /run: only the suite's private one")
+def test_on_the_machine_itself_the_directories_are_the_real_ones(tmp_path):
+    ctx = Context(root="/")
+    name = "shim-test-" + uuid.uuid4().hex[:8]
+    config = load(tmp_path, "RuntimeDirectory=%s/inner\n" % name)
+    try:
+        env = execenv.prepare_directories(ctx, config, *nobody())
+        assert env == {"RUNTIME_DIRECTORY": "/run/%s/inner" % name}
+        assert mode_owner("/run/%s/inner" % name) == (0o755,) + nobody()
+        execenv.remove_runtime_directories(ctx, config)
+        assert not os.path.exists("/run/%s/inner" % name) and os.path.isdir("/run/" + name)
+    finally:
+        shutil.rmtree("/run/" + name, ignore_errors=True)
 
 
 # --- real runs: the anchor applies what spawn_extras says ---------------------------------------
