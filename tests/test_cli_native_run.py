@@ -321,3 +321,31 @@ def test_status_drop_in_block_and_show_properties(root):
                     "DropInPaths=/lib/systemd/system/d.service.d/10-x.conf "
                     "/lib/systemd/system/d.service.d/20-x.conf "
                     "/etc/systemd/system/d.service.d/override.conf"], show
+
+
+PINGER = r"""
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(os.environ["NOTIFY_SOCKET"])
+assert os.environ["WATCHDOG_PID"] == str(os.getpid()) and os.environ["WATCHDOG_USEC"] == "1000000"
+s.send(b"READY=1")
+while True:
+    time.sleep(0.2)
+    if sys.argv[1] == "ping":
+        s.send(b"WATCHDOG=1")
+"""
+
+
+def test_watchdog_kills_a_silent_service_and_spares_a_pinging_one(root):
+    script = os.path.join(root.path, "pinger.py")
+    with open(script, "w") as handle:
+        handle.write(PINGER)
+    for name, mode in (("wd-ping", "ping"), ("wd-mute", "mute")):
+        unit(root, name + ".service", "[Service]\nType=notify\nWatchdogSec=1\n"
+             "ExecStart=%s %s %s\n" % (PY, script, mode))
+        assert root.run("start", name).rc == 0, root.run("status", name).out
+    assert wait_for(lambda: root.run("is-failed", "wd-mute").out.strip() == "failed", timeout=10)
+    assert root.run("show", "-P", "Result", "wd-mute").out.strip() == "watchdog"
+    assert "Watchdog timeout (limit 1s)!" in log_of(root, "wd-mute")
+    assert root.run("is-active", "wd-ping").out.strip() == "active"
+    root.run("stop", "wd-ping")

@@ -79,6 +79,8 @@ def handle(manager, unit, invocation: str) -> None:
             return                     # not the main process we know (MAINPID= moved it)
         code, status = main_exit["code"], main_exit["status"]
         result = restart.main_result(config, code, status)
+        if store.notify_state(unit.id).get("watchdog"):
+            result = "watchdog"             # its keeper sent WatchdogSignal= (Result: watchdog)
         _log(log, "%s: Main process exited, %s" % (unit.id, _exit_words(main_exit)))
         if result == "success" and config.remain_after_exit:
             return                     # active (exited)

@@ -191,6 +191,8 @@ class NativeRunner(Runner):
             extra["notify"] = {"dir": os.path.join(store.directory, "notify"),
                                "access": config.notify_access or "main",
                                "state_path": store.notify_path(unit.id)}
+            if config.watchdog_usec and config.watchdog_usec < 2 ** 63:
+                extra["watchdog_usec"] = config.watchdog_usec
         extra["on_exit"] = [sys.executable, "-S", "-s", "-m", "shim.engine.afterexit", unit.id,
                             self._invocation]
         env = {k: v for k, v in self.ctx.env.items() if k.startswith("SYSTEMCTL_SHIM_")}

@@ -97,6 +97,8 @@ def _spawn(spec: dict, output_fd=None) -> int:
                 os.setgid(spec["gid"])
             if spec.get("uid") is not None:
                 os.setuid(spec["uid"])
+            if spec.get("watchdog_usec"):     # WatchdogSec=: the main process is this one
+                env = dict(env, WATCHDOG_USEC=str(spec["watchdog_usec"]), WATCHDOG_PID=str(os.getpid()))
             os.chdir(spec.get("cwd") or "/")
             os.execvpe(argv[0], argv, env)
         except OSError as error:
@@ -415,6 +417,8 @@ class _Keeper:
         for signo in (signal.SIGHUP, signal.SIGINT):
             signal.signal(signo, signal.SIG_IGN)
         self.main = main
+        watchdog = (self.spec.get("watchdog_usec") or 0) / 1e6 if self.notify and main else 0
+        deadline = time.monotonic() + watchdog if watchdog else None
         while True:
             if self._main_ended(_reap_ready()) and self.spec.get("on_exit"):
                 self._hand_over()               # does not return
@@ -422,14 +426,40 @@ class _Keeper:
                 os.waitpid(-1, os.WNOHANG)          # probe only: raises once no child is left
             except ChildProcessError:
                 break
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
-                ready, _, _ = select.select(self._watched(), [], [])
+                ready, _, _ = select.select(self._watched(), [], [], timeout)
             except InterruptedError:
                 continue
-            self._service(ready)
+            for fields in self._service(ready):
+                if fields.get("WATCHDOG_USEC", "").isdigit():
+                    watchdog = int(fields["WATCHDOG_USEC"]) / 1e6
+                if fields.get("WATCHDOG") == "1" and watchdog:
+                    deadline = time.monotonic() + watchdog
+                elif fields.get("WATCHDOG") == "trigger":
+                    deadline = time.monotonic()
+            if deadline is not None and time.monotonic() >= deadline:
+                deadline = None
+                self._watchdog_expired(watchdog)
         self._drain_output()
         if self.notify is not None:
             self.notify.close()
+
+    def _watchdog_expired(self, limit: float) -> None:
+        """WatchdogSec= passed without WATCHDOG=1: WatchdogSignal= (SIGABRT) to the main process;
+        its end then counts as Result=watchdog."""
+        if self.main is None:
+            return
+        signo = self.spec.get("watchdog_signal") or signal.SIGABRT
+        self._log_line("%s: Watchdog timeout (limit %s)!" % (self.spec.get("unit", ""),
+                                                          _seconds(limit)))
+        self._log_line("%s: Killing process %d with signal %d." % (
+            self.spec.get("unit", ""), self.main.pid, signo))
+        self.notify.watchdog_fired()
+        try:
+            os.kill(self.main.pid, signo)        # our child (or re-parented to us): not reused
+        except ProcessLookupError:
+            pass
 
     def _drain_output(self) -> None:
         if self.output_r is not None:           # the last writers are gone with the tree
@@ -465,6 +495,10 @@ class _Keeper:
             self.spec["on_exit"] = None          # keep holding, as without a handler
             self.hold(None)
             os._exit(0)
+
+
+def _seconds(value: float) -> str:
+    return ("%g" % value) + "s" if value < 60 else "%gmin" % (value / 60)
 
 
 def _notify_module():

@@ -35,7 +35,8 @@ class NotifySocket:
         self.access = access or "main"
         self.state_path = state_path
         self.state = {"status": "", "errno": 0, "mainpid": 0, "ready": False,
-                      "reloading": False, "stopping": False}
+                      "reloading": False, "stopping": False, "watchdog": False}
+        write_state(state_path, self.state)     # nothing of an earlier run's stays
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -110,6 +111,10 @@ class NotifySocket:
         if fields.get("MAINPID", "").strip().isdigit():
             state["mainpid"] = int(fields["MAINPID"].strip())
         write_state(self.state_path, state)
+
+    def watchdog_fired(self) -> None:
+        self.state["watchdog"] = True
+        write_state(self.state_path, self.state)
 
 
 def _json_string(text: str) -> str:

@@ -49,7 +49,8 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
         add("TimeoutStartUSec", timespan(config.timeout_start_usec))
         add("TimeoutStopUSec", timespan(config.timeout_stop_usec))
         add("RuntimeMaxUSec", "infinity")
-        add("WatchdogUSec", "0")
+        add("WatchdogUSec", "0" if not config.watchdog_usec else
+            timespan(config.watchdog_usec) if rt.is_active else "infinity")
         add("RootDirectoryStartOnly", "no")
         add("RemainAfterExit", _yes(config.remain_after_exit))
         add("GuessMainPID", _yes(config.guess_main_pid))
