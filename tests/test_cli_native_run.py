@@ -349,3 +349,32 @@ def test_watchdog_kills_a_silent_service_and_spares_a_pinging_one(root):
     assert "Watchdog timeout (limit 1s)!" in log_of(root, "wd-mute")
     assert root.run("is-active", "wd-ping").out.strip() == "active"
     root.run("stop", "wd-ping")
+
+
+RELOADER = r"""
+import os, signal, socket, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(os.environ["NOTIFY_SOCKET"])
+def reload(signo, frame):
+    s.send(b"RELOADING=1")
+    time.sleep(0.6)
+    s.send(b"READY=1")
+signal.signal(signal.SIGHUP, reload)
+s.send(b"READY=1")
+while True:
+    time.sleep(1)
+"""
+
+
+def test_reload_of_a_notify_service_waits_for_ready(root):
+    script = os.path.join(root.path, "reloader.py")
+    with open(script, "w") as handle:
+        handle.write(RELOADER)
+    unit(root, "rl.service", "[Service]\nType=notify\nExecStart=%s %s\n"
+         "ExecReload=/bin/kill -HUP $MAINPID\n" % (PY, script))
+    assert root.run("start", "rl").rc == 0
+    began = time.monotonic()
+    assert root.run("reload", "rl").rc == 0
+    assert time.monotonic() - began >= 0.5
+    assert root.run("is-active", "rl").out.strip() == "active"
+    root.run("stop", "rl")

@@ -459,7 +459,25 @@ class NativeRunner(Runner):
             raise ShimError("Failed to reload %s: Job type reload is not applicable for unit %s."
                             % (self.unit.id, self.unit.id), 3)
         super().reload()
+        if self.config.type == "notify":
+            self._await_reload_done()
         _log(self.store.log_path(self.unit.id), "Reloaded %s." % self.title())
+
+    def _await_reload_done(self) -> None:
+        """A notify service that said RELOADING=1 is reloaded once it says READY=1 again
+        (systemd's reload job waits for it, within TimeoutStartSec=)."""
+        config = self.config
+        limit = config.timeout_start_usec / 1e6 if 0 < config.timeout_start_usec < 2 ** 63 else 90.0
+        began = time.monotonic()
+        seen = False
+        while time.monotonic() < began + limit:
+            reloading = self.store.notify_state(self.unit.id).get("reloading")
+            seen = seen or reloading
+            # RELOADING=1 is sent by the service on ExecReload='s signal, a moment after the
+            # command ended: give it 50 ms to arrive before taking the reload as done
+            if not reloading and (seen or time.monotonic() > began + 0.05):
+                return
+            time.sleep(0.01)
 
     # --- the unit's directories (RuntimeDirectory= and friends) --------------------------------
     def prepare_directories(self) -> dict:
