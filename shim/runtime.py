@@ -156,8 +156,14 @@ class Inspector:
                 stale = verdict
         if stale is not None:
             rt.pidfile_note = "%s: %s" % (stale.path, stale.reason)
-        # No usable pidfile: the main process the keeper saw after start, else the single daemon
-        # we captured at start, if there is exactly one.
+        # No usable pidfile: the main process the unit named over sd_notify (MAINPID=), else
+        # the one the keeper saw after start, else the single daemon captured at start.
+        said = rt.notify or {}
+        if said.get("mainpid") and said.get("mainstart"):
+            ref = ProcessRef(said["mainpid"], said["mainstart"])
+            if ref.alive(self.ctx.proc):
+                rt.main, rt.main_source = ref, "notify"
+                return
         main = rt.tracking.main
         if main is not None and not rt.tracking.cgroup and main.alive(self.ctx.proc):
             rt.main, rt.main_source = main, "tracking"

@@ -378,3 +378,34 @@ def test_reload_of_a_notify_service_waits_for_ready(root):
     assert time.monotonic() - began >= 0.5
     assert root.run("is-active", "rl").out.strip() == "active"
     root.run("stop", "rl")
+
+
+MOVER = r"""
+import os, socket, sys, time
+child = os.fork()
+if child == 0:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.connect(os.environ["NOTIFY_SOCKET"])
+    time.sleep(1000)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(os.environ["NOTIFY_SOCKET"])
+s.send(("MAINPID=%d\nREADY=1" % child).encode())
+time.sleep(0.3)
+os._exit(0)                       # the parent goes; the child is the main process now
+"""
+
+
+def test_mainpid_moves_the_main_process(root):
+    script = os.path.join(root.path, "mover.py")
+    with open(script, "w") as handle:
+        handle.write(MOVER)
+    unit(root, "mv.service", "[Service]\nType=notify\nRestart=no\nExecStart=%s %s\n" % (PY, script))
+    assert root.run("start", "mv").rc == 0
+    time.sleep(0.6)
+    pid = main_pid(root, "mv")
+    assert pid and root.run("is-active", "mv").out.strip() == "active"
+    with open("/proc/%d/cmdline" % pid) as handle:
+        assert "mover.py" in handle.read()
+    os.kill(pid, 9)
+    assert wait_for(lambda: root.run("is-failed", "mv").out.strip() == "failed", timeout=10)
+    assert root.run("show", "-P", "Result", "mv").out.strip() == "signal"

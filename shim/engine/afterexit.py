@@ -75,11 +75,15 @@ def handle(manager, unit, invocation: str) -> None:
         runner.refresh()
         tracking = record.tracking
         main_exit = store.main_exit(unit.id, tracking.main)
+        said = store.notify_state(unit.id)
+        if not main_exit and said.get("mainpid") and said.get("mainstart"):
+            from shim.proc.identity import ProcessRef      # MAINPID= moved the main process
+            main_exit = store.main_exit(unit.id, ProcessRef(said["mainpid"], said["mainstart"]))
         if not main_exit:
             return                     # not the main process we know (MAINPID= moved it)
         code, status = main_exit["code"], main_exit["status"]
         result = restart.main_result(config, code, status)
-        if store.notify_state(unit.id).get("watchdog"):
+        if said.get("watchdog"):
             result = "watchdog"             # its keeper sent WatchdogSignal= (Result: watchdog)
         _log(log, "%s: Main process exited, %s" % (unit.id, _exit_words(main_exit)))
         if result == "success" and config.remain_after_exit:

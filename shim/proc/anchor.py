@@ -351,7 +351,11 @@ class _Keeper:
                 self.notify.apply(fields)
                 pid = self.notify.state["mainpid"]
                 if "MAINPID" in fields and pid > 1 and (self.main is None or pid != self.main.pid):
-                    self.main = ProcessRef.of(pid, self.spec.get("proc_root", "/proc")) or self.main
+                    ref = ProcessRef.of(pid, self.spec.get("proc_root", "/proc"))
+                    if ref is not None:
+                        self.main = ref
+                        self.notify.state["mainstart"] = ref.starttime
+                        _notify_module().write_state(self.notify.state_path, self.notify.state)
         return messages
 
     def _is_ours(self, pid: int) -> bool:
