@@ -196,6 +196,20 @@ def test_sigint_is_ctrl_alt_del_a_reboot(machine):
     assert set(_stops(machine)) == EVERY_STOP
 
 
+def test_systemctl_reboot_from_inside(machine):
+    status, _ = _stop_and_measure(machine, lambda: machine.systemctl("reboot"))
+    assert status == 129, machine.console_text()
+    assert set(_stops(machine)) == EVERY_STOP
+
+
+def test_immediate_poweroff_skips_the_stop_jobs(machine):
+    """SIGRTMIN+14, systemd's immediate poweroff: no ExecStop=, SIGTERM/SIGKILL to everything."""
+    status, seconds = _stop_and_measure(machine, lambda: machine.signal("RTMIN+14"))
+    assert status == 0, machine.console_text()
+    assert _stops(machine) == []
+    assert seconds < DOCKER_GRACE
+
+
 def test_unhandled_signal_is_logged_not_lost(machine):
     machine.wait_running()
     machine.signal("USR1")
