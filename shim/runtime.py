@@ -165,8 +165,9 @@ class Inspector:
                 rt.main, rt.main_source = ref, "notify"
                 return
         main = rt.tracking.main
-        if main is not None and not rt.tracking.cgroup and main.alive(self.ctx.proc):
-            rt.main, rt.main_source = main, "tracking"
+        if main is not None and main.alive(self.ctx.proc) and \
+                (not rt.tracking.cgroup or main.pid in self.members(rt)):
+            rt.main, rt.main_source = main, "tracking"     # with a cgroup: still in it
             return
         alive = [ref for ref in rt.tracking.processes if ref.alive(self.ctx.proc)]
         if len(alive) == 1 and not rt.tracking.cgroup:

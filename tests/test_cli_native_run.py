@@ -409,3 +409,19 @@ def test_mainpid_moves_the_main_process(root):
     os.kill(pid, 9)
     assert wait_for(lambda: root.run("is-failed", "mv").out.strip() == "failed", timeout=10)
     assert root.run("show", "-P", "Result", "mv").out.strip() == "signal"
+
+
+def test_native_unit_in_a_real_cgroup_has_its_main_pid_and_restarts(root, cgroup_dir):
+    root.env_extra["SYSTEMCTL_SHIM_CGROUP"] = cgroup_dir
+    unit(root, "cg.service", "[Service]\nRestart=on-failure\nRestartSec=100ms\n"
+         "ExecStart=/bin/sh -c 'sleep 1000 & exec sleep 999'\n")
+    assert root.run("start", "cg").rc == 0
+    pid = main_pid(root, "cg")
+    with open(os.path.join(cgroup_dir, "cg.service", "cgroup.procs")) as handle:
+        assert str(pid) in handle.read().split()
+    assert "   Main PID: %d (sleep)" % pid in root.run("status", "cg").out
+    assert root.run("kill", "-s", "KILL", "--kill-whom=main", "cg").rc == 0
+    assert wait_for(lambda: main_pid(root, "cg") not in (0, pid), timeout=10)
+    assert root.run("show", "-P", "NRestarts", "cg").out.strip() == "1"
+    assert root.run("stop", "cg").rc == 0
+    assert wait_for(lambda: not os.path.exists(os.path.join(cgroup_dir, "cg.service")))
