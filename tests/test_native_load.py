@@ -643,3 +643,31 @@ def test_linked_unit_outside_search_path(tree):
     tree.write("opt/x.service", SIMPLE)
     tree.link(ETC + "/x.service", "/opt/x.service")
     assert files(tree).load("x.service").fragment_path == "/opt/x.service"
+
+
+def test_entries_that_are_not_units_leave_the_name_to_the_next_directory(tree):
+    """A dangling symlink, a directory or a symlink to a directory in a higher directory does not
+    hide the unit file below (the names are classified on demand, in precedence order)."""
+    for name in ("dang", "dir", "dirlink"):
+        tree.write(LIB + "/%s.service" % name, "[Unit]\nDescription=%s below\n" % name + SIMPLE)
+    tree.link(ETC + "/dang.service", "/nonexistent/dang.service")
+    os.makedirs(os.path.join(tree.root, ETC, "dir.service"))
+    os.makedirs(os.path.join(tree.root, "opt", "somedir"))
+    tree.link(RUN + "/dirlink.service", "/opt/somedir")
+    u = files(tree)
+    for name in ("dang", "dir", "dirlink"):
+        config = u.load(name + ".service")
+        assert (config.description, config.fragment_path) == \
+            ("%s below" % name, "/lib/systemd/system/%s.service" % name)
+    assert [n for n in u.all() if n.startswith("d")] == ["dang.service", "dir.service",
+                                                         "dirlink.service"]
+
+
+def test_a_new_file_is_seen_after_reload_only(tree):
+    """One UnitFiles is one command's view (systemd: until daemon-reload)."""
+    u = files(tree)
+    assert u.find("late.service") is None
+    tree.write(LIB + "/late.service", SIMPLE)
+    assert u.find("late.service") is None
+    u.reload()
+    assert u.find("late.service").fragment_path == "/lib/systemd/system/late.service"
