@@ -9,7 +9,6 @@ each command, `+` commands too) and `remove_runtime_directories()` (once the uni
 called by the native runner.
 """
 
-import errno
 import os
 
 # The directories live in their own module; the runner knows them by these names.
@@ -183,32 +182,3 @@ def spawn_extras(config, warn=None) -> dict:
     stdout, stderr = standard_streams(config, warn)
     return {"rlimits": rlimits(config.limits, warn), "nice": _nice(config, warn),
             "stdout": stdout, "stderr": stderr}
-
-
-def apply_rlimits(entries) -> None:
-    """setrlimit() each (number, soft, hard) the way systemd's setrlimit_closest() does: when the
-    hard limit cannot be raised (EPERM: NOFILE above fs.nr_open, or no CAP_SYS_RESOURCE), get as
-    close as the current hard limit allows. For a forked child before exec; raises OSError
-    carrying systemd's message ('Failed to adjust resource limit RLIMIT_X: ...'), exit 205."""
-    import resource
-    names = {_resource_number(name): name for name in RLIMIT_NUMBERS}
-    for number, soft, hard in entries:
-        try:
-            # prlimit, not setrlimit: Python turns setrlimit's EPERM into a ValueError
-            resource.prlimit(0, number, (soft, hard))
-            continue
-        except PermissionError as error:
-            failure = error
-            highest = resource.getrlimit(number)[1]
-            if highest != -1:
-                closest = tuple(highest if v == -1 or v > highest else v for v in (soft, hard))
-                try:
-                    resource.prlimit(0, number, closest)
-                    continue
-                except (OSError, ValueError) as again:
-                    failure = again
-        except (OSError, ValueError) as error:
-            failure = error
-        code = getattr(failure, "errno", None) or errno.EINVAL
-        raise OSError(code, "Failed to adjust resource limit RLIMIT_%s: %s"
-                      % (names.get(number, number), os.strerror(code)))
