@@ -71,6 +71,17 @@ def test_edited_fragment_warns_until_daemon_reload(root):
     assert root.run("status", "dr.service").err == ""
 
 
+def test_a_user_sees_what_root_sees(root):
+    path = started(root)
+    later(path)
+    r = root.run("show", "-p", "NeedDaemonReload", "--value", "dr.service", user="nobody")
+    assert r.out == "yes\n"
+    assert root.run("daemon-reload").rc == 0
+    r = root.run("show", "-p", "NeedDaemonReload", "--value", "dr.service", user="nobody")
+    assert r.out == "no\n"
+    assert root.run("status", "dr.service", user="nobody").err == ""
+
+
 def test_added_and_removed_drop_in(root):
     started(root)
     dropin = write(root, os.path.join(ETC, "dr.service.d", "10-x.conf"), "[Unit]\nDescription=x\n")

@@ -89,7 +89,9 @@ def stamp_many(manager, units, replace=False) -> None:
             stamps.pop(unit.id, None)
             continue
         stamps[unit.id] = (record.invocation_id, _files(manager, unit))
-    write_framed(_stamps_path(manager), stamps)
+    # 0644: paths and mtimes of unit files only, and a user's `systemctl status` must agree
+    # with root's about NeedDaemonReload
+    write_framed(_stamps_path(manager), stamps, mode=0o644)
 
 
 def warn_if_changed(ctx, manager, unit, record=None) -> bool:

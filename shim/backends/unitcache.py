@@ -252,8 +252,8 @@ def read_framed(path: str):
         return None
 
 
-def write_framed(path: str, value) -> bool:
-    """Write `value` atomically (temporary file + rename, mode 0600). False if we could not:
+def write_framed(path: str, value, mode: int = 0o600) -> bool:
+    """Write `value` atomically (temporary file + rename, `mode`). False if we could not:
     callers treat these files as optimisations or hints, never as required."""
     try:
         body = marshal.dumps(value)
@@ -268,16 +268,17 @@ def write_framed(path: str, value) -> bool:
             # O_EXCL: never write into a file someone else prepared under our temporary name
             # (a state directory moved somewhere writable by others); a stale one of ours
             # (a crash, the same pid again) is removed once.
-            fd = os.open(tmp, flags, 0o600)
+            fd = os.open(tmp, flags, mode)
         except FileExistsError:
             os.unlink(tmp)
-            fd = os.open(tmp, flags, 0o600)
+            fd = os.open(tmp, flags, mode)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
+        os.chmod(tmp, mode)                      # whatever the umask
         os.rename(tmp, path)
         return True
     except OSError:
