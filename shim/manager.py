@@ -23,6 +23,7 @@ class Manager:
         self.index = UnitIndex(ctx, self.loader)
         self._inspector = None
         self._configs = {}
+        self._presets = []              # the preset rules, read once per command
 
     def config(self, unit):
         """The engine's model of a found service (None for targets and unknown names)."""
@@ -85,6 +86,14 @@ class Manager:
         return False
 
     # --- enablement ----------------------------------------------------------------------------
+    def unit_file_preset(self, unit) -> str:
+        """The `preset:` word (systemd.preset(5)); "" where systemd shows none (targets,
+        unknown units)."""
+        if not unit.found or unit.backend == "target":
+            return ""
+        from shim.backends import presets
+        return presets.preset_of(self.ctx, unit.id, self._presets)
+
     def unit_file_state(self, unit) -> str:
         """is-enabled's word for a unit (masked wins; targets are static)."""
         if not unit.found:

@@ -35,7 +35,8 @@ def _current(value) -> str:
     return "[not set]" if value is None or value >= 2 ** 64 - 1 else str(value)
 
 
-def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage=None) -> list:
+def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage=None,
+                    preset: str = "enabled") -> list:
     """[(name, value)] for one unit, from its `UnitConfig` (None when it has none: not found,
     a target) and its live `Runtime`."""
     props = []
@@ -125,7 +126,7 @@ def unit_properties(unit, rt, config, *, unit_file_state: str, tasks: int, usage
     if config is not None and config.dropin_paths:
         add("DropInPaths", " ".join(config.dropin_paths))
     add("UnitFileState", unit_file_state if unit.found or rt.load_state == "masked" else "")
-    add("UnitFilePreset", "enabled" if unit.found and unit.backend != "target" else "")
+    add("UnitFilePreset", preset if unit.found and unit.backend != "target" else "")
     add("StateChangeTimestamp", timestamp(rt.since))
     add("InactiveExitTimestamp", timestamp(rt.record.active_since))
     add("ActiveEnterTimestamp", timestamp(rt.record.active_since if rt.record.state == "started"

@@ -150,7 +150,7 @@ def dropin_lines(paths, utf8: bool) -> list:
     return lines
 
 
-def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
+def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool, preset: str = "",
           mode_note: str, now: float = None, usage=None) -> list:
     now = time.time() if now is None else now
     lines = []
@@ -163,7 +163,7 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool,
         lines.append("     Loaded: masked (Reason: Unit %s is masked.)" % unit.id)
     elif unit.source_path:
         state = unit_file_state
-        preset = "; preset: enabled" if state in ("enabled", "disabled") else ""
+        preset = "; preset: %s" % (preset or "enabled") if state in ("enabled", "disabled") else ""
         lines.append("     Loaded: %s (%s; %s%s)" % (rt.load_state, unit.source_path, state, preset))
     else:
         lines.append("     Loaded: %s" % rt.load_state)

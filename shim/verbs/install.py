@@ -68,7 +68,7 @@ def _change(ctx, verb, patterns, change) -> int:
             raise ShimError(str(error), 1) from None
         except OSError as error:
             raise ShimError("Failed to %s unit: %s" % (verb, error.strerror), 1) from None
-    if ctx.options.now:
+    if ctx.options.now and verb != "preset":        # systemctl's --now is for enable/disable
         if ctx.offline:
             raise ShimError("--now cannot be used with --root=.")
         now_verb = {"enable": "start", "disable": "stop", "reenable": "try-restart"}[verb]
@@ -91,10 +91,19 @@ def reenable(ctx, verb, patterns) -> int:
 
 
 def preset(ctx, verb, patterns) -> int:
-    """Debian's preset policy is `enable *`: preset enables (deb-systemd-helper relies on it)."""
-    if ctx.options.preset_mode == "disable-only":
-        return 0
-    return _change(ctx, "enable", patterns, lambda m, u: m.installer(u).enable(u))
+    """systemd.preset(5): enable or disable each unit as the preset files say (no match:
+    enable, Debian's policy, which deb-systemd-helper relies on); --preset-mode=enable-only or
+    disable-only applies only that half. Init scripts have no preset files: they are enabled."""
+    mode = ctx.options.preset_mode
+
+    def apply(manager, unit):
+        wanted = manager.unit_file_preset(unit) if unit.backend == "native" else "enabled"
+        if wanted == "enabled" and mode != "disable-only":
+            return manager.installer(unit).enable(unit)
+        if wanted == "disabled" and mode != "enable-only":
+            return manager.installer(unit).disable(unit)
+        return []
+    return _change(ctx, "preset", patterns, apply)
 
 
 def mask(ctx, verb, patterns) -> int:

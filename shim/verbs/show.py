@@ -69,6 +69,7 @@ def status(ctx, verb, patterns) -> int:
         first = False
         lines = status_render.block(
             unit, rt, unit_file_state=manager.unit_file_state(unit), processes=processes,
+            preset=manager.unit_file_preset(unit),
             log_lines=manager.store.log_tail(unit.id, ctx.options.lines), utf8=ctx.utf8,
             mode_note=_describe_mode(rt, unit), usage=_usage(manager, rt, processes))
         for line in lines:
@@ -135,6 +136,7 @@ def show(ctx, verb, patterns) -> int:
             tasks, usage = len(processes), _usage(manager, rt, processes)
         props = properties.unit_properties(
             unit, rt, manager.config(unit), unit_file_state=manager.unit_file_state(unit),
+            preset=manager.unit_file_preset(unit),
             tasks=tasks, usage=usage)
         props = _need_daemon_reload(manager, unit, rt, props, wanted)
         lines = properties.render(props, wanted=wanted, value_only=options.value,
