@@ -82,6 +82,25 @@ def test_requires_a_unit_that_does_not_exist(root):
     assert order(root) == []
 
 
+def test_requires_a_masked_unit(root):
+    step(root, "hidden")
+    step(root, "seeker", "Requires=hidden.service\nWants=ghost.service")
+    os.makedirs(os.path.join(root.path, "etc/systemd/system"), exist_ok=True)
+    os.symlink("/dev/null", os.path.join(root.path, "etc/systemd/system/hidden.service"))
+    r = root.run("start", "seeker")
+    assert (r.rc, r.err) == (1, "Failed to start seeker.service: Unit hidden.service is masked.\n"), str(r)
+    assert order(root) == []
+    r = root.run("start", "seeker", "nosuch")        # one failure does not stop the others
+    assert r.rc == 1 and "Unit nosuch.service not found." in r.err
+
+
+def test_a_target_is_root_only(root):
+    unit(root, "plain.target", "[Unit]\nDescription=plain\n")
+    r = root.run("start", "plain.target", user="nobody")
+    assert (r.rc, r.err) == (4, "Failed to start plain.target: Access denied\nSee system logs and "
+                                "'systemctl status plain.target' for details.\n"), str(r)
+
+
 def test_wants_failures_and_missing_units_are_ignored(root):
     step(root, "flaky", start="exit 1")
     step(root, "tolerant", "Wants=flaky.service nosuch.service\nAfter=flaky.service")

@@ -55,7 +55,7 @@ BUILTIN_TARGETS = {
                          "conflicts": ("rescue.service", "rescue.target"),
                          "after": ("multi-user.target", "rescue.service", "rescue.target",
                                    "display-manager.service")},
-    "rescue.target": {"requires": ("sysinit.target", "rescue.service"),
+    "rescue.target": {"requires": ("sysinit.target",), "wants": ("rescue.service",),
                       "after": ("sysinit.target", "rescue.service")},
     "network-online.target": {"after": ("network.target",)},
     "remote-fs.target": {"after": ("remote-fs-pre.target",)},
@@ -189,6 +189,7 @@ class Graph:
         return lists
 
     def _dir_entries(self, dirname: str) -> list:
+        from shim.backends.native import is_valid_name
         files = self.manager.index.unit_files()
         out = []
         for directory in files.unit_dirs():
@@ -196,7 +197,7 @@ class Graph:
                 entries = sorted(os.listdir(files.path(directory + "/" + dirname)))
             except OSError:
                 continue
-            out.extend(e for e in entries if "." in e and e not in out)
+            out.extend(e for e in entries if is_valid_name(e) and e not in out)
         return out
 
     def script_members(self, target: str) -> list:
@@ -319,11 +320,13 @@ class Transaction:
     def _validate(self, unit, job_type, anchor_unit):
         """bus_unit_validate_load_state() for a unit a start job is added for."""
         manager = self.manager
+        if manager.is_masked(unit):             # a masked unit file does not resolve: check first
+            raise ShimError("Failed to %s %s: Unit %s is masked." % (job_type, anchor_unit.id, unit.id), 1)
         if not unit.found:
             raise ShimError("Failed to %s %s: Unit %s not found." % (job_type, anchor_unit.id, unit.id), 5)
-        if manager.is_masked(unit):
-            raise ShimError("Failed to %s %s: Unit %s is masked." % (job_type, anchor_unit.id, unit.id), 1)
         config = self.graph.config(unit)
+        if getattr(config, "load_state", "loaded") == "masked":
+            raise ShimError("Failed to %s %s: Unit %s is masked." % (job_type, anchor_unit.id, unit.id), 1)
         if getattr(config, "load_state", "loaded") in ("bad-setting", "error"):
             raise ShimError("Failed to %s %s: Unit %s has a bad unit file setting.\nSee system logs "
                             "and 'systemctl status %s' for details."
@@ -624,7 +627,8 @@ def kind_for(graph, unit, job_type: str, action: str):
         current = bool(unit.runlevels) and graph.manager.inspector.inspect(unit).is_active
         if kind == "restart" and current:
             kind = "start"                       # init's runlevel stays; its members are started
-        if (kind != "stop" and unit.id in RUNLEVEL_CHANGES) or (kind == "stop" and current):
+        if (kind != "stop" and unit.id in RUNLEVEL_CHANGES and not current) or \
+                (kind == "stop" and current):
             raise ShimError("Failed to %s %s: Changing the runlevel is not supported; use telinit."
                             % (job_type, unit.id), 3)
         return kind
@@ -644,6 +648,9 @@ def kind_for(graph, unit, job_type: str, action: str):
 def run_target(manager, unit, job_type: str, action: str) -> None:
     """A job on a target outside a command line's transaction (run_job() of a target): its
     members through a transaction of its own. Raises ShimError or JobFailed like run_job()."""
+    if os.geteuid() != 0:
+        raise ShimError("Failed to %s %s: Access denied\nSee system logs and 'systemctl status %s'"
+                        " for details." % (job_type, unit.id, unit.id), 4)
     tx = Transaction(manager)
     kind = kind_for(tx.graph, unit, job_type, action)
     if kind is None:

@@ -51,7 +51,8 @@ def job(ctx, verb, patterns) -> int:
         if not unit.found and unit.id.endswith(".target"):
             unit = transaction.resolve(manager, unit.id)   # a unit file's target, or systemd's own
         if unit.script and _called_by_own_script(manager, unit):
-            code = code or _run_nested(ctx, unit, verb)
+            nested = _run_nested(ctx, unit, verb)
+            code = code or nested
             continue
         try:
             kind = None
@@ -63,13 +64,15 @@ def job(ctx, verb, patterns) -> int:
             else:
                 tx.add_anchor(unit, job_type, action, kind)
         except (ShimError, jobs.JobFailed) as outcome:
-            code = code or _report(ctx, unit, outcome)
+            failed = _report(ctx, unit, outcome)       # always printed; the first code wins
+            code = code or failed
     if ctx.options.no_block:
         _in_background(tx.run)          # enqueued: systemctl --no-block does not wait for jobs
         return code
     for unit, outcome in tx.run():
         if outcome is not None:
-            code = code or _report(ctx, unit, outcome)
+            failed = _report(ctx, unit, outcome)       # always printed; the first code wins
+            code = code or failed
     return code
 
 
