@@ -44,6 +44,10 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
     if not unit.found and unit.id.endswith(".target"):
         from shim.engine import transaction        # a target from a unit file, or systemd's own
         unit = transaction.resolve(manager, unit.id)
+    if not unit.found and job_type != "stop" and manager.is_masked(unit):
+        if action in ("try-restart", "reload-or-try-restart"):
+            return                             # a masked unit file resolves to nothing: still masked
+        raise ShimError("Failed to %s %s: Unit %s is masked." % (job_type, unit.id, unit.id), 1)
     if not unit.found:
         reason = "not found" if job_type != "stop" else "not loaded"
         raise ShimError("Failed to %s %s: Unit %s %s." % (job_type, unit.id, unit.id, reason), 5)
