@@ -132,7 +132,7 @@ def test_daemon_reload_needs_root(root):
 
 # --- the parse cache through the CLI ------------------------------------------------------------
 
-def test_list_units_cache_is_private_never_stale_and_not_written_with_root(root):
+def test_list_units_cache_is_shared_never_stale_and_not_written_with_root(root):
     paths = []
     for i in range(5):
         paths.append(write(root, os.path.join(UNIT_DIR, "c%d.service" % i),
@@ -141,8 +141,9 @@ def test_list_units_cache_is_private_never_stale_and_not_written_with_root(root)
     cache = os.path.join(root.state_dir(), unitcache.CACHE_NAME)
     first = root.run("list-units", "--all")
     assert "before 3" in first.out
-    assert os.stat(cache).st_mode & 0o777 == 0o600
+    assert os.stat(cache).st_mode & 0o777 == 0o644
     assert root.run("list-units", "--all").out == first.out
+    assert root.run("list-units", "--all", user="nobody").out == first.out
     st = os.stat(paths[3])
     with open(paths[3], "r+") as handle:                  # same size, same inode, same mtime
         handle.write("[Unit]\nDescription=after! 3\n")

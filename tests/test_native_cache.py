@@ -127,13 +127,32 @@ def test_a_hit_is_what_parsing_gives(tree):
     assert any("UnknownSetting" in w for w in b.warnings)     # warnings come back too
 
 
-def test_cache_file_is_private_and_framed(tree):
+def test_cache_file_is_world_readable_and_framed(tree):
     write(tree, LIB + "/a.service", "[Service]\nExecStart=/bin/true\n")
     files(tree).load("a.service")
     st = os.stat(tree.cache_path)
-    assert st.st_mode & 0o777 == 0o600              # drop-ins may carry secrets
+    assert st.st_mode & 0o777 == 0o644              # users' list-units read it too
     with open(tree.cache_path, "rb") as handle:
         assert handle.read().startswith(unitcache.MAGIC)
+
+
+@pytest.mark.parametrize("private", ["file", "directory"])
+def test_units_with_a_file_only_root_may_read_are_never_cached(tree, private):
+    """A drop-in holding a secret (0600, or in a 0700 directory) keeps its unit out of the
+    world-readable cache; the unit still loads, parsed every time."""
+    write(tree, LIB + "/sec.service", "[Service]\nExecStart=/bin/true\n")
+    dropin = write(tree, ETC + "/sec.service.d/secret.conf", "[Service]\nEnvironment=TOKEN=s3cret\n")
+    write(tree, LIB + "/pub.service", "[Service]\nExecStart=/bin/true\n")
+    os.chmod(dropin if private == "file" else os.path.dirname(dropin),
+             0o600 if private == "file" else 0o700)
+    first = files(tree)
+    assert first.load("sec.service").environment == ("TOKEN=s3cret",)
+    first.load("pub.service")
+    with open(tree.cache_path, "rb") as handle:
+        data = handle.read()
+    assert b"s3cret" not in data and b"pub.service" in data
+    _, b, cache = cached_twice(tree, "sec.service")
+    assert cache.hits == 0 and b.environment == ("TOKEN=s3cret",)
 
 
 def test_listing_everything_writes_once_and_hits_next_time(tree):

@@ -112,6 +112,7 @@ class UnitFiles:
         self._aliases = None        # final name -> alias names (sorted)
         self._found = {}            # name -> NativeUnit or None
         self._unit_dirs = None
+        self._searchable_dirs = {}  # directory -> searchable by others, up to the root
         self._bulk = False          # all() was asked for: the caller goes through every unit
         self._bulk_state = ""       # "" | "loading" | "done" (_load_everything)
 
@@ -444,11 +445,35 @@ class UnitFiles:
                     if config is not None:
                         return config
         config, cacheable = self._parse(unit)
-        if signature is not None and cacheable:
+        if signature is not None and cacheable and self.is_public(unit):
             self.cache.put(unit.id, signature, config)
             if self._bulk_state != "loading":
                 self.cache.flush()
         return config
+
+    def is_public(self, unit) -> bool:
+        """Could any user read every file the unit's config comes from (each file readable by
+        others, each directory above it searchable)? Only then may its parsed config go into
+        the world-readable cache: it tells nobody anything new."""
+        for p in (unit.fragment_path,) + tuple(unit.dropin_paths):
+            try:
+                if not os.stat(self.path(p)).st_mode & 0o004:
+                    return False
+            except OSError:
+                return False
+            if not self._searchable(os.path.dirname(p)):
+                return False
+        return True
+
+    def _searchable(self, d: str) -> bool:
+        if d not in self._searchable_dirs:
+            try:
+                ok = bool(os.stat(self.path(d)).st_mode & 0o001)
+            except OSError:
+                ok = False
+            parent = os.path.dirname(d)
+            self._searchable_dirs[d] = ok and (parent == d or self._searchable(parent))
+        return self._searchable_dirs[d]
 
     def _parse(self, unit):
         from shim.backends.unitload import Loader

@@ -12,7 +12,9 @@ ignored, never an error: the units are then parsed as if there were no cache.
 
 Layout: MAGIC, crc32 (4 bytes, big endian), marshal({unit id: marshal((signature, fields))}),
 where `fields` holds only the values that differ from UnitConfig's defaults and ExecCommands as
-tuples. The file is 0600: drop-ins may hold secrets (Environment=) that only root may read.
+tuples. The file is 0644, so that users' `systemctl list-units` and `status` use it too, and
+therefore holds only units whose every file any user could read anyway (UnitFiles.is_public): a
+drop-in that only root may read (a secret in Environment=) keeps its unit out of the cache.
 """
 
 import marshal
@@ -210,7 +212,7 @@ class UnitCache:
         if not self._dirty or not self.writable:
             return
         self._dirty = False
-        write_framed(self.path, self._entries())
+        write_framed(self.path, self._entries(), mode=0o644)
 
     def clear(self) -> None:
         """daemon-reload: start from nothing (the next full load writes a fresh file)."""
