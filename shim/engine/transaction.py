@@ -268,14 +268,19 @@ class Graph:
         return [self.unit(n) for n in sorted(found)]
 
     # --- state -----------------------------------------------------------------------------------
-    def is_active(self, unit) -> bool:
+    def refresh(self) -> None:
+        """Forget the inspector's processes and records (as Runner.refresh()): jobs changed them."""
+        self.manager.inspector._snapshot = None
+        self.manager.inspector._records = None
+
+    def is_active(self, unit, fresh=True) -> bool:
         """Active or on its way there, read fresh (jobs of this transaction change it). A target
         is active once a start job of ours ran for it this boot; a runlevel target also when init
         is in its runlevel; systemd's own targets (basic, sysinit, network-online, ...) also
         whenever init booted this machine (a runlevel is known): init brought all that up."""
         manager = self.manager
-        manager.inspector._snapshot = None          # as Runner.refresh(): no stale answer
-        manager.inspector._records = None
+        if fresh:
+            self.refresh()
         if is_target(unit):
             if manager.store.load(unit.id).state == "started":
                 return True
@@ -410,9 +415,10 @@ class Transaction:
     def finish(self) -> None:
         """Drop redundant jobs and what only they pulled in; order check over all anchors."""
         graph = self.graph
+        graph.refresh()                          # one read of the machine for all of them
         redundant = [j for j in self.jobs.values() if j.anchor is None and
-                     ((j.kind == "start" and graph.is_active(j.unit)) or
-                      (j.kind == "stop" and not graph.is_active(j.unit)))]
+                     ((j.kind == "start" and graph.is_active(j.unit, fresh=False)) or
+                      (j.kind == "stop" and not graph.is_active(j.unit, fresh=False)))]
         for job in redundant:
             del self.jobs[job.key]
         while True:
