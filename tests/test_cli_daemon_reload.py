@@ -53,7 +53,10 @@ def test_unchanged_unit_needs_no_reload(root):
     assert need(root, "dr.service") == "no"
     r = root.run("status", "dr.service")
     assert r.rc == 0 and r.err == ""
-    assert "NeedDaemonReload=no" in root.run("show", "dr.service").out.splitlines()
+    names = [line.partition("=")[0] for line in root.run("show", "dr.service").out.splitlines()]
+    assert names.count("NeedDaemonReload") == 1           # systemd's place: after CanIsolate
+    assert names.index("NeedDaemonReload") == names.index("CanIsolate") + 1
+    assert root.run("show", "-p", "NeedDaemonReload", "nosuch.service").out == "NeedDaemonReload=no\n"
 
 
 def test_edited_fragment_warns_until_daemon_reload(root):
