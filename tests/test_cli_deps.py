@@ -259,3 +259,28 @@ def test_multi_user_target_starts_enabled_units_and_scripts_in_order(root):
     assert r.rc == 0 and order(root) == started
     assert root.run("stop", "early", "middle", "boot-sync", "legacy").rc == 0
     assert not os.path.exists(pidfile) or not root.tagged()
+
+
+def test_on_a_booted_machine_systemds_targets_count_as_up(root):
+    """init is in a runlevel (OpenRC's softlevel says default): multi-user.target and the
+    targets below it are active, so a start never pulls in what they want; starting the target
+    itself still starts its enabled units; stopping it would leave the runlevel."""
+    os.makedirs(os.path.join(root.path, "run", "openrc"))
+    with open(os.path.join(root.path, "run", "openrc", "softlevel"), "w") as handle:
+        handle.write("default\n")
+    step(root, "netup", extra="[Install]\nWantedBy=network-online.target\n")
+    step(root, "daemon", "Wants=network-online.target\nAfter=network-online.target")
+    step(root, "enabled", extra="[Install]\nWantedBy=multi-user.target\n")
+    assert root.run("enable", "netup", "enabled").rc == 0
+    r = root.run("start", "daemon")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert order(root) == ["start daemon"]            # network-online.target is up already
+    assert active(root, "multi-user.target") == "active"
+    r = root.run("start", "multi-user.target")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert order(root) == ["start daemon", "start enabled"]
+    r = root.run("stop", "multi-user.target")
+    assert (r.rc, r.err) == (3, "Failed to stop multi-user.target: Changing the runlevel is not "
+                                "supported; use telinit.\n"), str(r)
+    r = root.run("start", "poweroff.target")
+    assert r.rc == 3 and "Changing the runlevel is not supported" in r.err
