@@ -210,6 +210,20 @@ def test_immediate_poweroff_skips_the_stop_jobs(machine):
     assert seconds < DOCKER_GRACE
 
 
+def test_eight_sigints_within_2s_reboot_at_once(machine):
+    """systemd: ctrl-alt-del more than 7 times within 2 s reboots immediately."""
+    def burst():
+        machine.sh("mkdir -p /etc/systemd/system/pinger.service.d && printf '[Service]\\nExecStop=/bin/sleep 3\\n'"
+                   " > /etc/systemd/system/pinger.service.d/slow.conf")
+        for _ in range(8):
+            machine.signal("INT")
+            time.sleep(0.1)             # a pending SIGINT absorbs the next one: space them out
+    status, seconds = _stop_and_measure(machine, burst)
+    assert status == 129, machine.console_text()
+    assert "more than 7 times within 2s" in machine.console_text()
+    assert seconds < 3 + 3, machine.console_text()      # the slow ExecStop= was cut short
+
+
 def test_unhandled_signal_is_logged_not_lost(machine):
     machine.wait_running()
     machine.signal("USR1")
