@@ -374,3 +374,33 @@ def test_writing_never_follows_a_prepared_temporary_name(tree):
         assert handle.read() == "keep me"
     assert unitcache.read_framed(tree.cache_path) == {"x": b"y"}
     assert not os.path.lexists("%s.%d.tmp" % (tree.cache_path, os.getpid()))
+
+
+def test_a_warm_cache_imports_no_parser(tmp_path):
+    """The point of the cache: list-units over unchanged unit files never loads the parser
+    (unitload, unitparse, execline, envfile)."""
+    if os.geteuid() != 0:
+        pytest.skip("only root writes the cache")
+    import subprocess
+    root = str(tmp_path)
+    os.chmod(root, 0o755)               # the machine's / (pytest makes it 0700: nothing public)
+    unittree.build(root, count=12, running=1)
+    past = time.time_ns() - 10 ** 10
+    for directory, _, names in os.walk(root):
+        for name in names:
+            os.utime(os.path.join(directory, name), ns=(past, past), follow_symlinks=False)
+    time.sleep(unitcache.RACY_NS / 1e9 + 0.1)       # ctimes are now: wait them out
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, SYSTEMCTL_SHIM_ROOT=root, PYTHONPATH=repo, SYSTEMCTL_SHIM_CGROUP="none")
+
+    def parser_modules():
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "shim", "list-units", "--all"],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 0, r.stderr
+        loaded = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if "|" in line}
+        return loaded & {"shim.backends.unitload", "shim.backends.unitparse",
+                         "shim.backends.execline", "shim.backends.envfile"}
+
+    assert parser_modules() == {"shim.backends.unitload", "shim.backends.unitparse",
+                                "shim.backends.execline", "shim.backends.envfile"}     # cold
+    assert parser_modules() == set()                                                   # warm
