@@ -117,6 +117,28 @@ ExecStop=/bin/sh -c 'echo orphans >> /var/log/shim-stops'
 WantedBy=multi-user.target
 """,
 }
+# An init script no unit file shadows, enabled for the default runlevel (rc2.d): it starts at
+# boot too, as systemd-sysv-generator would have it.
+LEGACY_SCRIPT = """\
+#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          legacy
+# Required-Start:    $remote_fs
+# Required-Stop:     $remote_fs
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: init script without a unit file
+### END INIT INFO
+case "$1" in
+  start) start-stop-daemon --start --background --make-pidfile --pidfile /run/legacy.pid \\
+           --exec /bin/sleep -- 100000 ;;
+  stop) start-stop-daemon --stop --pidfile /run/legacy.pid --remove-pidfile --retry 5
+        echo legacy >> /var/log/shim-stops ;;
+  status) start-stop-daemon --status --pidfile /run/legacy.pid ;;
+  restart|force-reload) "$0" stop; "$0" start ;;
+  *) echo "Usage: $0 {start|stop|status|restart}" >&2; exit 3 ;;
+esac
+"""
 # Packaged units get a marker too, after their own ExecStop= (ExecStop= lines add up).
 STOP_DROPINS = ("nginx", "cron", "rsyslog")
 
@@ -151,6 +173,11 @@ def shim_layer(dest: Path) -> Path:
     for name, text in UNITS.items():
         (system / name).write_text(text)
         os.symlink(f"../{name}", wants / name)
+    (dest / "etc/init.d").mkdir(parents=True)
+    (dest / "etc/init.d/legacy").write_text(LEGACY_SCRIPT)
+    (dest / "etc/init.d/legacy").chmod(0o755)
+    (dest / "etc/rc2.d").mkdir(parents=True)
+    os.symlink("../init.d/legacy", dest / "etc/rc2.d/S02legacy")
     for name in STOP_DROPINS:
         dropin = system / f"{name}.service.d"
         dropin.mkdir()

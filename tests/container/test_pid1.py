@@ -11,7 +11,7 @@ import time
 import pytest
 
 SERVICES = ("cron.service", "nginx.service", "rsyslog.service", "pinger.service", "orphans.service")
-EVERY_STOP = {"cron", "nginx", "rsyslog", "pinger", "orphans", "stamp"}
+EVERY_STOP = {"cron", "nginx", "rsyslog", "pinger", "orphans", "stamp", "legacy"}
 DOCKER_GRACE = 10.0
 
 
@@ -55,6 +55,29 @@ def test_boot_starts_the_enabled_services(machine):
     assert re.search(r"Startup finished in [0-9.]+s\.", console), console
     print("%s: boot to running %.3fs (PID 1: %s)" % (machine.kind, seconds,
           re.search(r"Startup finished in ([0-9.]+s)", console).group(1)))
+
+
+def test_unit_files_win_and_enabled_init_scripts_start(machine):
+    """cron and nginx ship both: their unit files are what runs (as under systemd); `legacy` has
+    only an init script, enabled in rc2.d: it starts at boot too."""
+    machine.wait_running()
+    for unit in ("cron", "nginx"):
+        path = machine.systemctl("show", "-p", "FragmentPath", "--value", unit).stdout.strip()
+        assert path == "/lib/systemd/system/%s.service" % unit, machine.systemctl("status", unit)
+    assert machine.systemctl("is-active", "legacy").stdout == "active\n", machine.systemctl("status", "legacy")
+    assert machine.sh("start-stop-daemon --status --pidfile /run/legacy.pid").returncode == 0
+
+
+def test_what_ignores_sigterm_is_killed_and_pid1_still_exits_0(machine):
+    """A process outside every unit (started by exec, re-parented to PID 1) that ignores SIGTERM:
+    SIGKILL after the grace, never a hang, and PID 1 exits 0."""
+    machine.wait_running()
+    machine.sh("setsid sh -c 'trap \"\" TERM; while :; do sleep 1; done' </dev/null >/dev/null 2>&1 &")
+    status, seconds = _stop_and_measure(machine, lambda: machine.signal("TERM"))
+    console = machine.console_text()
+    assert status == 0, console
+    assert "Sending SIGKILL" in console, console
+    assert seconds < DOCKER_GRACE, console
 
 
 def test_oneshot_remains_active(machine, kind):
