@@ -1,0 +1,42 @@
+"""list-dependencies through the real CLI: the tree of what a unit pulls in (targets expanded,
+--all for the rest, a unit on the path marked "..."), --plain. Skipped until shim/cli.py has the
+verb (shim.verbs.dependencies.list_dependencies)."""
+
+import os
+
+import pytest
+
+from shim import cli
+
+pytestmark = pytest.mark.skipif("list-dependencies" not in cli.VERBS,
+                                reason="list-dependencies is not wired into shim/cli.py yet")
+UNIT_DIR = os.path.join("lib", "systemd", "system")
+
+
+def unit(root, name, text):
+    path = os.path.join(root.path, UNIT_DIR, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def _units(root):
+    unit(root, "a.service", "[Unit]\nRequires=b.service\nWants=c.service x.socket\n[Service]\n"
+         "Type=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=app.target\n")
+    unit(root, "b.service", "[Unit]\nPartOf=a.service\n[Service]\nType=oneshot\n"
+         "RemainAfterExit=yes\nExecStart=/bin/true\n")
+    unit(root, "c.service", "[Unit]\nWants=a.service\n[Service]\nExecStart=/bin/false\n")
+    unit(root, "app.target", "[Unit]\nDescription=app\n")
+    assert root.run("enable", "a").rc == 0
+
+
+def test_the_tree_of_a_target(root):
+    _units(root)
+    assert root.run("start", "b").rc == 0
+    r = root.run("list-dependencies", "app.target")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert r.out == "app.target\n○ └─a.service\n"
+    r = root.run("list-dependencies", "--all", "a")
+    assert r.out == "a.service\n● ├─b.service\n○ └─c.service\n    └─...\n", r.out
+    r = root.run("list-dependencies", "--all", "--plain", "app.target")
+    assert r.out == "app.target\n  a.service\n  b.service\n  c.service\n", r.out
