@@ -20,14 +20,16 @@ Signals, as systemd's manager reads them [man systemd § SIGNALS], except SIGTER
 """
 
 import os
-import signal
+try:
+    import _signal as signal    # the C module: `signal` wraps it in enum (PID 1 stays small)
+except ImportError:             # pragma: no cover - another Python implementation
+    import signal
 import sys
 import time
 
 from shim.init import spawn, status
 from shim.init.reaper import Reaper
 from shim.proc.identity import ProcessRef, read_stat, split_stat
-from shim.proc.signals import signal_name
 
 RTMIN = signal.SIGRTMIN
 SHUTDOWN = {signal.SIGTERM: "exit", signal.SIGINT: "reboot",
@@ -162,6 +164,7 @@ class Init:
             for pid, ref, wait_status in self.reaper.reap():
                 self.on_child(pid, ref, wait_status)
             return
+        from shim.proc.signals import signal_name     # imports enum: only when there is news
         sender = "from PID %d (%s)" % (info.si_pid, _comm(info.si_pid, self.proc))
         name = "SIG" + signal_name(signo)
         if signo == signal.SIGINT:
@@ -232,6 +235,7 @@ class Init:
     def _signal_rest(self, signo: int) -> None:
         """Every descendant left (never PID 1, never ourselves), each by pidfd after checking
         it is still the process we looked at."""
+        from shim.proc.signals import signal_name
         victims = _descendants(os.getpid(), self.proc)
         if victims:
             self.log("Sending SIG%s to %d remaining process%s." % (signal_name(signo), len(victims),

@@ -5,7 +5,10 @@ dispositions are inherited across fork and exec, so a child started any other wa
 see SIGTERM (and would ignore SIGPIPE, as Python does). posix_spawn resets both."""
 
 import os
-import signal
+try:
+    import _signal as signal    # the C module: `signal` wraps it in enum (PID 1 stays small)
+except ImportError:             # pragma: no cover - another Python implementation
+    import signal
 import sys
 
 # Every signal a process can have a disposition for: 1..SIGRTMAX, minus the two nobody can catch.

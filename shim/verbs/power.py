@@ -7,7 +7,10 @@ poweroff, +5 reboot; SIGTERM for exit, after leaving the code in the state direc
 after `<state dir>/init.json` proved that PID 1 is our init (its pid and start time)."""
 
 import os
-import signal
+try:
+    import _signal as signal    # the C module: `signal` wraps it in enum (PID 1 stays small)
+except ImportError:             # pragma: no cover - another Python implementation
+    import signal
 
 from shim.errors import ShimError
 from shim.init import status
