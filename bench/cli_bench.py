@@ -211,6 +211,7 @@ def bench_unit_files(runs, count):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import unittree
     root = tempfile.mkdtemp(prefix="shim-bench-units-")
+    os.chmod(root, 0o755)    # as / is: mkdtemp's 0700 would make no unit world-readable (uncached)
     env = shim_env(SYSTEMCTL_SHIM_ROOT=root)
     shim = [PY, "-m", "shim"]
     info = {"running": []}
