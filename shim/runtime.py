@@ -277,10 +277,16 @@ class Inspector:
             rt.since = record.inactive_since
         elif record.state == "started" or openrc_state == "started":
             # Was there ever a daemon? Then its absence now is a death, not RemainAfterExit.
-            daemon_expected = bool(record.tracking.processes or record.tracking.cgroup
-                                   or record.tracking.main
-                                   or openrc.recorded_pidfiles(self.ctx, unit.name)
-                                   or rt.pidfile_note or unit.pidfile)
+            config = unit.extra.get("config") if unit.backend == "native" else None
+            if config is not None and config.type == "oneshot":
+                # a started oneshot is one with RemainAfterExit=yes (else start left it
+                # inactive): active (exited) once its commands are done, cgroup or not
+                daemon_expected = bool(record.tracking.processes)
+            else:
+                daemon_expected = bool(record.tracking.processes or record.tracking.cgroup
+                                       or record.tracking.main
+                                       or openrc.recorded_pidfiles(self.ctx, unit.name)
+                                       or rt.pidfile_note or unit.pidfile)
             if not daemon_expected:
                 # A script that leaves nothing running (RemainAfterExit=yes, as systemd's
                 # generator sets for SysV scripts).

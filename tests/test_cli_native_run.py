@@ -425,3 +425,13 @@ def test_native_unit_in_a_real_cgroup_has_its_main_pid_and_restarts(root, cgroup
     assert root.run("show", "-P", "NRestarts", "cg").out.strip() == "1"
     assert root.run("stop", "cg").rc == 0
     assert wait_for(lambda: not os.path.exists(os.path.join(cgroup_dir, "cg.service")))
+
+
+def test_oneshot_remain_after_exit_in_a_real_cgroup_is_active_exited(root, cgroup_dir):
+    root.env_extra["SYSTEMCTL_SHIM_CGROUP"] = cgroup_dir
+    unit(root, "one.service", "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n")
+    assert root.run("start", "one").rc == 0
+    assert root.run("is-active", "one").out.strip() == "active"
+    assert "Active: active (exited)" in root.run("status", "one").out
+    assert root.run("stop", "one").rc == 0
+    assert root.run("is-active", "one").out.strip() == "inactive"
