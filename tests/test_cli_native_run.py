@@ -435,3 +435,11 @@ def test_oneshot_remain_after_exit_in_a_real_cgroup_is_active_exited(root, cgrou
     assert "Active: active (exited)" in root.run("status", "one").out
     assert root.run("stop", "one").rc == 0
     assert root.run("is-active", "one").out.strip() == "inactive"
+
+
+def test_dynamic_user_is_refused_not_run_as_root(root):
+    ran = os.path.join(root.path, "ran")
+    unit(root, "dyn.service", "[Service]\nDynamicUser=yes\nExecStart=/bin/touch %s\n" % ran)
+    r = root.run("start", "dyn")
+    assert r.rc == 1 and "DynamicUser= is not supported" in r.err, r
+    assert not os.path.exists(ran)

@@ -271,6 +271,10 @@ class NativeRunner(Runner):
         """One start of the unit. `automatic`: Restart='s, from the keeper's after-exit
         handling (the rate limit then ends the unit with its last result, as systemd does)."""
         unit, config, store = self.unit, self.config, self.store
+        if config.dynamic_user and not config.user:
+            # Never run as root what asked for a transient unprivileged user.
+            raise ShimError("Failed to start %s: DynamicUser= is not supported by systemctl-shim "
+                            "(no transient users here); set User= in a drop-in." % unit.id)
         self._await_reaping()
         record = store.load(unit.id)
         now = time.time()
