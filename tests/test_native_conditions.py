@@ -196,3 +196,75 @@ def test_a_skipped_requirement_does_not_fail_the_dependent(root):
     r = root.run("start", "user")
     assert (r.rc, r.err) == (0, ""), str(r)
     assert ran(root, "user") and not ran(root, "optional")
+
+
+def _cpu_flag():
+    with open("/proc/cpuinfo") as handle:
+        for line in handle:
+            key, _, rest = line.partition(":")
+            if key.strip() in ("flags", "Features") and rest.split():
+                return rest.split()[0]
+    return None
+
+
+def _missing_capability():
+    caps = ("chown dac_override dac_read_search fowner fsetid kill setgid setuid setpcap "
+            "linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner "
+            "sys_module sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice "
+            "sys_resource sys_time sys_tty_config mknod lease audit_write audit_control "
+            "setfcap mac_override mac_admin syslog wake_alarm block_suspend audit_read").split()
+    with open("/proc/self/status") as handle:
+        bounding = next(int(line.split()[1], 16) for line in handle if line.startswith("CapBnd:"))
+    missing = [name for bit, name in enumerate(caps) if not bounding >> bit & 1]
+    return "CAP_" + missing[0].upper() if missing else None
+
+
+def _on_ac_power():
+    base = "/sys/class/power_supply"
+    online = offline = False
+    for supply in os.listdir(base) if os.path.isdir(base) else ():
+        try:
+            with open(os.path.join(base, supply, "type")) as handle:
+                if handle.read().strip() != "Mains":
+                    continue
+            with open(os.path.join(base, supply, "online")) as handle:
+                up = handle.read().strip() == "1"
+        except OSError:
+            continue
+        online, offline = online or up, offline or not up
+    return online or not offline
+
+
+# facts of this machine, read here the way the kernel reports them: (condition, value, holds)
+MACHINE = [
+    ("CPUFeature", _cpu_flag(), True),
+    ("CPUFeature", "no_such_cpu_flag", False),
+    ("Capability", "CAP_CHOWN", True),
+    ("Capability", _missing_capability(), False),
+    ("ACPower", "true", _on_ac_power()),
+    ("ACPower", "false", not _on_ac_power()),
+    ("Firmware", "uefi", os.path.isdir("/sys/firmware/efi")),
+    ("Firmware", "device-tree", os.path.exists("/sys/firmware/devicetree")),
+    ("PathIsEncrypted", "/etc", False),
+    ("Security", "selinux", os.path.isdir("/sys/fs/selinux")),
+]
+
+
+@pytest.mark.parametrize("kind,value,holds", MACHINE,
+                         ids=["%s=%s" % (k, v) for k, v, _ in MACHINE])
+def test_conditions_on_facts_of_the_machine(root, kind, value, holds):
+    if value is None:
+        pytest.skip("this machine has nothing to test %s= against" % kind)
+    conditional(root, "fact", ["Condition%s=%s" % (kind, value)])
+    r = root.run("start", "fact")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert ran(root, "fact") == holds
+
+
+def test_a_condition_that_cannot_be_determined_counts_as_failed(root):
+    conditional(root, "unknowable", ["ConditionCapability=CAP_NO_SUCH_THING"])
+    r = root.run("start", "unknowable")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert not ran(root, "unknowable")
+    assert "unknowable.service: Couldn't determine result for ConditionCapability=" \
+        "CAP_NO_SUCH_THING, assuming failed: Invalid argument" in root.run("status", "unknowable").out
