@@ -88,17 +88,25 @@ _serial = itertools.count()
 
 
 @pytest.fixture
-def machine(kind, work_session, image_root):
+def extra_layers():
+    """Layers a test puts on top of the shim layer (override in a test module or use
+    `request.param`); none by default."""
+    return []
+
+
+@pytest.fixture
+def machine(kind, work_session, image_root, extra_layers):
     """A freshly started container of `kind` (PID 1 = /usr/bin/systemctl), destroyed afterwards."""
     from tests.container import machines, runc
     session, layer = work_session
+    layer = [*extra_layers, layer]
     name = "shim-%s-%d" % (session.name, next(_serial))
     work = session / name
     if kind == "runc":
         assert runc.available(), "runc is not installed (tests/container/run installs it)"
-        the_machine = machines.RuncMachine(name, [layer, image_root], work)
+        the_machine = machines.RuncMachine(name, [*layer, image_root], work)
     else:
-        the_machine = machines.BoxMachine(name, [layer, image_root], work,
+        the_machine = machines.BoxMachine(name, [*layer, image_root], work,
                                           cgroup_mount="unified" if kind == "nsbox-cgroup2" else "tmpfs")
     the_machine.start()
     try:
