@@ -55,6 +55,7 @@ CANARY_TEXT = """#!/bin/sh
 # Provides:          systemctl-shim-canary
 # Required-Start:
 # Required-Stop:
+# Should-Start:      mountkernfs
 # Default-Start:     S
 # Default-Stop:
 # Short-Description: Make this machine look systemd-managed to systemctl clients
@@ -69,6 +70,17 @@ case "$1" in
 esac
 exit 0
 """ % (MARKER, CANARY_DIR)
+# Alpine's OpenRC runs openrc-run scripts only (Debian's would run the LSB one as well).
+CANARY_OPENRC_TEXT = """#!/sbin/openrc-run
+%s
+description="Make this machine look systemd-managed to systemctl clients"
+
+start() {
+    mkdir -p %s
+}
+""" % (MARKER, CANARY_DIR)
+# Early in the boot: rcS (after /run is mounted), OpenRC's sysinit runlevel.
+CANARY_LEVELS = boothook.Levels(("S",), (), "sysinit", "S01")
 LSB_HOOK_TEXT = LSB_HOOK_TEXT % MARKER
 
 
@@ -133,9 +145,9 @@ def install(root, look_like_systemd) -> int:
     if look_like_systemd:
         script = _path(root, CANARY_SCRIPT)
         with open(script, "w") as handle:
-            handle.write(CANARY_TEXT)
+            handle.write(CANARY_OPENRC_TEXT if boothook.init_kind(root) == "openrc" else CANARY_TEXT)
         os.chmod(script, 0o755)
-        _enable_canary(root)
+        boothook.enable_script(root, os.path.basename(CANARY_SCRIPT), CANARY_LEVELS)
         hook = _path(root, LSB_HOOK)
         if os.path.isdir(_path(root, "/lib/lsb")):        # only where LSB init-functions exist
             os.makedirs(os.path.dirname(hook), exist_ok=True)
@@ -156,30 +168,11 @@ def _install_hook(root, hook):
     print("Installed %s (native units at boot and shutdown; %s)" % (boothook.HOOK_SCRIPT, how))
 
 
-def _enable_canary(root):
-    """Run at boot: rcS.d on SysV, the sysinit runlevel on OpenRC."""
-    name = os.path.basename(CANARY_SCRIPT)
-    runlevels = _path(root, "/etc/runlevels/sysinit")
-    if os.path.isdir(_path(root, "/etc/runlevels")):
-        os.makedirs(runlevels, exist_ok=True)
-        link = os.path.join(runlevels, name)
-    else:
-        directory = _path(root, "/etc/rcS.d")
-        os.makedirs(directory, exist_ok=True)
-        link = os.path.join(directory, "S01" + name)
-    if not os.path.lexists(link):
-        os.symlink(CANARY_SCRIPT if "runlevels" in link else "../init.d/" + name, link)
-
-
 def uninstall(root) -> int:
     for path in _targets(root):
         if _ours(path):
             os.unlink(path)
             print("Removed %s" % path)
-    name = os.path.basename(CANARY_SCRIPT)
-    for link in (_path(root, "/etc/rcS.d/S01" + name), _path(root, "/etc/runlevels/sysinit/" + name)):
-        if os.path.islink(link):
-            os.unlink(link)
     hook = _hook_path(root)
     if hook and _ours(hook):
         boothook.disable_hook(root)
@@ -189,6 +182,7 @@ def uninstall(root) -> int:
         os.unlink(_path(root, LSB_HOOK))
     script = _path(root, CANARY_SCRIPT)
     if _ours(script):
+        boothook.disable_script(root, os.path.basename(CANARY_SCRIPT))
         os.unlink(script)
         canary = _path(root, CANARY_DIR)
         try:

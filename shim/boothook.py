@@ -82,10 +82,27 @@ def hook_text(kind: str, marker: str) -> str:
     return (OPENRC_TEXT if kind == "openrc" else LSB_TEXT) % values
 
 
-# --- enabling the hook: update-rc.d / rc-update on this machine, links by hand in an image --------
+# --- enabling our init scripts: update-rc.d / rc-update on this machine, by hand in an image ------
 
 RUNLEVELS_DIR = "/etc/runlevels"
-START_LEVELS, STOP_LEVELS = ("2", "3", "4", "5"), ("0", "1", "6")
+
+
+class Levels:
+    """Where one of our scripts runs: SysV runlevels with link prefixes, and an OpenRC runlevel."""
+
+    def __init__(self, start, stop, openrc, start_prefix, stop_prefix="K01"):
+        self.start, self.stop, self.openrc = start, stop, openrc
+        self.start_prefix, self.stop_prefix = start_prefix, stop_prefix
+
+    def describe(self) -> str:
+        text = "%s links in %s" % (self.start_prefix, ", ".join("rc%s.d" % lv for lv in self.start))
+        if self.stop:
+            text += ", %s in %s" % (self.stop_prefix, ", ".join("rc%s.d" % lv for lv in self.stop))
+        return text
+
+
+# The hook: late in runlevels 2-5 (Default-Start), first at shutdown (0, 1, 6), OpenRC's default.
+HOOK_LEVELS = Levels(("2", "3", "4", "5"), ("0", "1", "6"), "default", "S99")
 
 
 def _rooted(root: str, absolute: str) -> str:
@@ -114,27 +131,34 @@ def _quiet(argv) -> int:
 
 def enable_hook(root: str) -> str:
     """Make init run the hook at boot and shutdown; returns how, for the install message."""
+    how = enable_script(root, HOOK_NAME, HOOK_LEVELS)
+    if how.startswith("rc-update"):
+        _mark_started(root)
+    return how
+
+
+def enable_script(root: str, name: str, levels: Levels) -> str:
+    """Enable /etc/init.d/<name> (ours, already written) the machine's way; returns how."""
     if init_kind(root) == "openrc":
         rc_update = _tool(root, "rc-update")
-        if rc_update and _quiet([rc_update, "add", HOOK_NAME, "default"]) == 0:
-            _quiet([rc_update, "-u"])
-            _mark_started(root)
-            return "rc-update add %s default" % HOOK_NAME
-        link = _rooted(root, "%s/default/%s" % (RUNLEVELS_DIR, HOOK_NAME))
+        if rc_update and _quiet([rc_update, "add", name, levels.openrc]) == 0:
+            _quiet([rc_update, "-u"])             # the dependency tree, now (see below)
+            return "rc-update add %s %s" % (name, levels.openrc)
+        link = _rooted(root, "%s/%s/%s" % (RUNLEVELS_DIR, levels.openrc, name))
         os.makedirs(os.path.dirname(link), exist_ok=True)
         if not os.path.lexists(link):
-            os.symlink(HOOK_SCRIPT, link)
+            os.symlink("/etc/init.d/" + name, link)
         _drop_deptree_cache(root)
-        return "linked from %s/default" % RUNLEVELS_DIR
+        return "linked from %s/%s" % (RUNLEVELS_DIR, levels.openrc)
     update_rc_d = _tool(root, "update-rc.d")
-    if update_rc_d and _quiet([update_rc_d, HOOK_NAME, "defaults"]) == 0:
-        return "update-rc.d %s defaults" % HOOK_NAME
-    _link_by_hand(root)
-    return "S99 links in rc2-5.d, K01 in rc0.d, rc1.d, rc6.d"
+    if update_rc_d and _quiet([update_rc_d, name, "defaults"]) == 0:
+        return "update-rc.d %s defaults" % name
+    _link_by_hand(root, name, levels)
+    return levels.describe()
 
 
 # OpenRC's saved dependency tree (Alpine's savecache writes /var/cache/rc, Debian's /lib/rc/cache).
-# It is trusted at boot unless /etc/init.d is newer, by whole seconds: a hook written in the
+# It is trusted at boot unless /etc/init.d is newer, by whole seconds: a script written in the
 # second the tree was saved would be left out of the boot. Dropped, it is computed afresh.
 DEPTREE_CACHES = ("/var/cache/rc", "/lib/rc/cache")
 
@@ -159,35 +183,35 @@ def _mark_started(root: str) -> None:
             os.unlink(MARK_ONLY)
 
 
-def _link_by_hand(root: str) -> None:
+def _link_by_hand(root: str, name: str, levels: Levels) -> None:
     """What update-rc.d would make, for an image: links, and insserv's makefiles when the image
     boots with makefile-style concurrency (startpar runs only what .depend.* names)."""
-    for levels, prefix in ((START_LEVELS, "S99"), (STOP_LEVELS, "K01")):
-        for level in levels:
+    for level_set, prefix in ((levels.start, levels.start_prefix), (levels.stop, levels.stop_prefix)):
+        for level in level_set:
             directory = _rooted(root, "/etc/rc%s.d" % level)
             os.makedirs(directory, exist_ok=True)
-            link = os.path.join(directory, prefix + HOOK_NAME)
+            link = os.path.join(directory, prefix + name)
             if not os.path.lexists(link):
-                os.symlink("../init.d/" + HOOK_NAME, link)
-    _depend_edit(root, add=True)
+                os.symlink("../init.d/" + name, link)
+    _depend_edit(root, name, levels)
 
 
-def _started_scripts(root: str) -> set:
+def _started_scripts(root: str, levels) -> set:
     names = set()
-    for level in START_LEVELS:
-        try:
-            entries = os.listdir(_rooted(root, "/etc/rc%s.d" % level))
-        except OSError:
-            continue
-        names.update(e[3:] for e in entries if e.startswith("S") and e[1:3].isdigit())
+    for level in levels:
+        names.update(e[3:] for e in _listdir(_rooted(root, "/etc/rc%s.d" % level))
+                     if e.startswith("S") and e[1:3].isdigit())
     return names
 
 
-def _depend_edit(root: str, add: bool) -> None:
-    """Add the hook to (or drop it from) /etc/init.d/.depend.start and .depend.stop: it starts
-    after every script of runlevels 2-5, and every script stops after it."""
-    started = _started_scripts(root)
-    for kind in ("start", "stop"):
+def _depend_edit(root: str, name: str, levels=None) -> None:
+    """Add `name` to (levels given) or drop it from (None) insserv's makefiles: in .depend.boot
+    after mountkernfs.sh (/run is mounted), in .depend.start after every script of its runlevels,
+    in .depend.stop before every other script."""
+    for kind in ("boot", "start", "stop"):
+        if levels is not None and not {"boot": "S" in levels.start, "stop": bool(levels.stop),
+                                       "start": bool(set(levels.start) - {"S"})}[kind]:
+            continue
         path = _rooted(root, "/etc/init.d/.depend." + kind)
         try:
             with open(path) as handle:
@@ -198,18 +222,21 @@ def _depend_edit(root: str, add: bool) -> None:
         for line in lines:
             key, colon, value = line.partition(":")
             if line.startswith("TARGETS ="):
-                targets = [t for t in line.split("=", 1)[1].split() if t != HOOK_NAME]
-            elif colon and not line.startswith("INTERACTIVE") and key != HOOK_NAME:
-                deps[key] = [d for d in value.split() if d != HOOK_NAME]
+                targets = [t for t in line.split("=", 1)[1].split() if t != name]
+            elif colon and not line.startswith("INTERACTIVE") and key != name:
+                deps[key] = [d for d in value.split() if d != name]
             elif not colon and not line.startswith("TARGETS"):
                 others.append(line)
-        if add:
-            if kind == "start":
-                deps[HOOK_NAME] = [t for t in targets if t in started]
+        if levels is not None:
+            if kind == "boot":
+                deps[name] = [t for t in targets if t == "mountkernfs.sh"]
+            elif kind == "start":
+                started = _started_scripts(root, set(levels.start) - {"S"})
+                deps[name] = [t for t in targets if t in started]
             else:
                 for target in targets:
-                    deps.setdefault(target, []).append(HOOK_NAME)
-            targets.append(HOOK_NAME)
+                    deps.setdefault(target, []).append(name)
+            targets.append(name)
         text = ["TARGETS = " + " ".join(targets)] + others + \
             ["%s: %s" % (key, " ".join(value)) for key, value in deps.items() if value]
         with open(path, "w") as handle:
@@ -217,41 +244,48 @@ def _depend_edit(root: str, add: bool) -> None:
 
 
 def disable_hook(root: str) -> None:
-    """Undo enable_hook(), whichever way it was done."""
+    disable_script(root, HOOK_NAME)
+
+
+def disable_script(root: str, name: str) -> None:
+    """Undo enable_script(), whichever way it was done."""
     if init_kind(root) == "openrc":
         rc_update = _tool(root, "rc-update")
         if rc_update:
-            _quiet([rc_update, "-a", "del", HOOK_NAME])
+            _quiet([rc_update, "-a", "del", name])
             rc_service = _tool(root, "rc-service")
             if rc_service and os.path.exists("/run/openrc/softlevel"):
-                _quiet([rc_service, HOOK_NAME, "zap"])        # stopped, without stopping units
+                _quiet([rc_service, name, "zap"])        # stopped, without stopping anything
     else:
         update_rc_d = _tool(root, "update-rc.d")
         if update_rc_d:
-            _quiet([update_rc_d, "-f", HOOK_NAME, "remove"])
-    for pattern_dir in [_rooted(root, "/etc/rc%s.d" % level) for level in "0123456S"] + \
-            [os.path.join(_rooted(root, RUNLEVELS_DIR), level) for level in
-             _listdir(_rooted(root, RUNLEVELS_DIR))]:
-        for entry in _listdir(pattern_dir):
-            if entry == HOOK_NAME or (entry[:1] in "SK" and entry[1:3].isdigit() and
-                                      entry[3:] == HOOK_NAME):
-                path = os.path.join(pattern_dir, entry)
+            _quiet([update_rc_d, "-f", name, "remove"])
+    runlevels = _rooted(root, RUNLEVELS_DIR)
+    for directory in [_rooted(root, "/etc/rc%s.d" % level) for level in "0123456S"] + \
+            [os.path.join(runlevels, level) for level in _listdir(runlevels)]:
+        for entry in _listdir(directory):
+            if entry == name or (entry[:1] in "SK" and entry[1:3].isdigit() and entry[3:] == name):
+                path = os.path.join(directory, entry)
                 if os.path.islink(path):
                     os.unlink(path)
-    _depend_edit(root, add=False)
+    _depend_edit(root, name)
 
 
-def hook_links(root: str) -> list:
-    """Where the hook is enabled: rcN.d links or OpenRC runlevels (relative to /etc)."""
+def script_links(root: str, name: str) -> list:
+    """Where /etc/init.d/<name> is enabled: rcN.d links or OpenRC runlevels (relative to /etc)."""
     found = []
     etc = _rooted(root, "/etc")
     for level in "0123456S":
         found += ["rc%s.d/%s" % (level, e) for e in _listdir(os.path.join(etc, "rc%s.d" % level))
-                  if e[:1] in "SK" and e[1:3].isdigit() and e[3:] == HOOK_NAME]
+                  if e[:1] in "SK" and e[1:3].isdigit() and e[3:] == name]
     for level in _listdir(os.path.join(etc, "runlevels")):
-        if os.path.lexists(os.path.join(etc, "runlevels", level, HOOK_NAME)):
-            found.append("runlevels/%s/%s" % (level, HOOK_NAME))
+        if os.path.lexists(os.path.join(etc, "runlevels", level, name)):
+            found.append("runlevels/%s/%s" % (level, name))
     return found
+
+
+def hook_links(root: str) -> list:
+    return script_links(root, HOOK_NAME)
 
 
 def _listdir(path: str) -> list:

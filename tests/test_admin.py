@@ -88,6 +88,7 @@ def test_install_writes_the_boot_hook_for_sysvinit_and_uninstall_removes_it(imag
     assert text.startswith("#!/bin/sh\n### BEGIN INIT INFO\n")
     assert "# Default-Start:     2 3 4 5\n" in text and "# Default-Stop:      0 1 6\n" in text
     assert "# Required-Stop:     $remote_fs $syslog $network $time\n" in text
+    assert "# Should-Stop:       halt reboot\n" in text      # halt never before the units stop
     assert "init-functions" not in text           # Debian's redirect hook must never see it
     assert subprocess.run(["sh", "-n", str(script)]).returncode == 0
     assert rc_links(image) == HOOK_LINKS
@@ -124,6 +125,29 @@ def test_boot_hook_joins_insserv_makefiles_and_leaves_them_as_they_were(image):
     assert admin("uninstall", "--root=%s" % image).returncode == 0
     assert (init_d / ".depend.start").read_text() == start
     assert (init_d / ".depend.stop").read_text() == stop
+
+
+def test_canary_joins_the_boot_makefile(image):
+    """rcS with makefile-style concurrency: a link alone would never run (startpar -M boot)."""
+    boot = "TARGETS = mountkernfs.sh hostname.sh bootmisc.sh\nINTERACTIVE =\n"
+    (image / "etc/init.d/.depend.boot").write_text(boot)
+    assert admin("install", "--look-like-systemd", "--root=%s" % image).returncode == 0
+    assert (image / "etc/init.d/.depend.boot").read_text().splitlines() == [
+        "TARGETS = mountkernfs.sh hostname.sh bootmisc.sh systemctl-shim-canary", "INTERACTIVE =",
+        "systemctl-shim-canary: mountkernfs.sh"]
+    assert admin("uninstall", "--root=%s" % image).returncode == 0
+    assert (image / "etc/init.d/.depend.boot").read_text() == boot
+
+
+def test_canary_on_openrc_is_an_openrc_service_in_sysinit(image):
+    (image / "etc/runlevels").mkdir()
+    assert admin("install", "--look-like-systemd", "--root=%s" % image).returncode == 0
+    text = (image / "etc/init.d/systemctl-shim-canary").read_text()
+    assert text.startswith("#!/sbin/openrc-run\n") and "mkdir -p /run/systemd/system" in text
+    link = image / "etc/runlevels/sysinit/systemctl-shim-canary"
+    assert os.readlink(link) == "/etc/init.d/systemctl-shim-canary"
+    assert admin("uninstall", "--root=%s" % image).returncode == 0
+    assert not os.path.lexists(link)
 
 
 def test_boot_hook_on_openrc_is_an_openrc_service_in_the_default_runlevel(image):

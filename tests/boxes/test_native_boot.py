@@ -114,3 +114,16 @@ def test_hook_leaves_script_units_to_init(host, machine):
     machine.reboot()
     assert systemctl(host, "is-active", name).stdout == "inactive\n"
     assert host.run(helpers.init_script(machine.flavour, name, "status")).rc != 0
+
+
+def test_look_like_systemd_is_recreated_at_every_boot(host, machine):
+    """The canary (/run/systemd/system, on a tmpfs /run) comes back at boot through
+    /etc/init.d/systemctl-shim-canary: rcS (insserv's .depend.boot) on sysvinit, OpenRC's
+    sysinit runlevel (an openrc-run script: Alpine's OpenRC runs no LSB scripts)."""
+    shim_install(host, "--look-like-systemd")
+    assert host.file("/run/systemd/system").is_directory
+    machine.reboot()
+    assert host.file("/run/systemd/system").is_directory, "the canary did not run at boot"
+    assert host.run("systemctl-shim uninstall").rc == 0
+    machine.reboot()
+    assert not host.file("/run/systemd/system").exists
