@@ -194,10 +194,12 @@ def test_requisite_is_checked_never_started(root):
 
 def test_an_ordering_cycle_is_broken_never_hangs(root):
     step(root, "alpha", "Wants=beta.service\nAfter=beta.service")
-    step(root, "beta", "After=alpha.service")
+    step(root, "beta", "After=alpha.service\nWants=gamma.service")
+    step(root, "gamma")
     r = root.run("start", "alpha", timeout=60)
     assert (r.rc, r.err) == (0, ""), str(r)
-    assert order(root) == ["start alpha"]             # beta's job deleted, as systemd does
+    # beta's job deleted, as systemd does, and gamma's with it (only beta wanted it)
+    assert order(root) == ["start alpha"]
     log = root.run("status", "alpha").out
     assert "alpha.service: Found ordering cycle on " in log, log
     assert "alpha.service: Found dependency on " in log, log

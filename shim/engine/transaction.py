@@ -345,7 +345,7 @@ class Transaction:
             if merged is None:
                 if not required:
                     return existing              # a Wants=/ConflictedBy= job gives way
-                if existing.matters and existing.anchor is None or existing.anchor is not None:
+                if existing.matters:                 # anchors and what they require
                     raise ShimError(
                         "Failed to %s %s: Transaction contains conflicting jobs '%s' and '%s' for "
                         "%s. Probably contradicting requirement dependencies configured."
@@ -421,6 +421,10 @@ class Transaction:
                       (j.kind == "stop" and not graph.is_active(j.unit, fresh=False)))]
         for job in redundant:
             del self.jobs[job.key]
+        self._collect_garbage()
+
+    def _collect_garbage(self) -> None:
+        """transaction_collect_garbage(): drop jobs no remaining job pulled in."""
         while True:
             orphans = [j for j in self.jobs.values() if j.anchor is None and
                        not any(s in self.jobs for s in j.subjects if s)]
@@ -497,8 +501,9 @@ class Transaction:
                 continue
             self._log(log_unit, "%s: Job %s/%s deleted to break ordering cycle starting with %s/%s"
                       % (log_unit, victim.unit.id, victim.kind, first.unit.id, first.kind))
-            del pending[victim.key]
             del self.jobs[victim.key]
+            self._collect_garbage()              # and what only the deleted job pulled in
+            return self.order(phase, strict=strict, job_type=job_type, anchor=anchor)
         return out
 
     def _verify_order(self, job_type, unit):
