@@ -27,7 +27,7 @@ except ImportError:             # pragma: no cover - another Python implementati
 import sys
 import time
 
-from shim.init import spawn, status
+from shim.init import leftovers, spawn, status
 from shim.init.reaper import Reaper
 from shim.proc.identity import ProcessRef, read_stat, split_stat
 
@@ -236,14 +236,14 @@ class Init:
         """Every descendant left (never PID 1, never ourselves), each by pidfd after checking
         it is still the process we looked at."""
         from shim.proc.signals import signal_name
-        victims = _descendants(os.getpid(), self.proc)
+        victims = leftovers.descendants(os.getpid(), self.proc)
         if victims:
             self.log("Sending SIG%s to %d remaining process%s." % (signal_name(signo), len(victims),
                                                                    "" if len(victims) == 1 else "es"))
         for ref in victims:
-            _signal_ref(ref, signo, self.proc)
+            leftovers.signal_ref(ref, signo, self.proc)
             if signo == signal.SIGTERM:
-                _signal_ref(ref, signal.SIGCONT, self.proc)
+                leftovers.signal_ref(ref, signal.SIGCONT, self.proc)
 
     def timeout(self):
         if self.deadline is None or self.final is None:
@@ -272,47 +272,6 @@ class Init:
         self.log("Exiting with status %d after %.3fs of shutdown." % (code, time.monotonic() - self.stop_began))
         self.cleanup()
         return code
-
-
-def _descendants(root_pid: int, proc_root: str) -> list:
-    """ProcessRefs of every process below root_pid (one read of /proc)."""
-    parents, starts = {}, {}
-    for entry in os.listdir(proc_root):
-        if not entry.isdigit():
-            continue
-        raw = read_stat(int(entry), proc_root)
-        if raw is None:
-            continue
-        try:
-            _, fields = split_stat(raw)
-            parents[int(entry)], starts[int(entry)] = int(fields[1]), int(fields[19])
-        except (ValueError, IndexError):
-            continue
-    children = {}
-    for pid, ppid in parents.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo = [], list(children.get(root_pid, ()))
-    while todo:
-        pid = todo.pop()
-        if pid in (1, root_pid):
-            continue
-        found.append(ProcessRef(pid, starts[pid]))
-        todo.extend(children.get(pid, ()))
-    return found
-
-
-def _signal_ref(ref: ProcessRef, signo: int, proc_root: str) -> None:
-    try:
-        fd = os.pidfd_open(ref.pid)
-    except OSError:
-        return
-    try:
-        if ProcessRef.of(ref.pid, proc_root) == ref:        # the pidfd now pins that process
-            signal.pidfd_send_signal(fd, signo)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def run(ctx, units=()) -> int:
