@@ -535,7 +535,7 @@ class Transaction:
             broken = [n for n in job.needs if n in failed and self._ordered_before(n, job)]
             if broken or any(not self._requisite_ok(n) for n in job.requisites):
                 outcome = jobs.JobFailed("dependency")
-                self._log(job.unit.id, "Dependency failed for %s." % self._description(job.unit))
+                self._log(job.unit.id, "Dependency failed for %s." % self._ident(job.unit))
             else:
                 outcome = self._run_one(job, "start")
             if outcome is not None:
@@ -551,11 +551,12 @@ class Transaction:
     def _requisite_ok(self, key) -> bool:
         return self.graph.is_active(self.graph.unit(key))
 
-    def _description(self, unit):
+    def _ident(self, unit):
+        """unit_status_string() as 252 logs it: `id - Description`, or the id alone."""
         config = self.graph.config(unit)
         text = config.get("description", "") if isinstance(config, dict) else \
             getattr(config, "description", "")
-        return text or unit.description or unit.id
+        return "%s - %s" % (unit.id, text) if text and text != unit.id else unit.id
 
     def _run_one(self, job, half):
         """Run one job (or one half of a restart): None, or how it failed."""
