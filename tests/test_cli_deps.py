@@ -266,7 +266,8 @@ def test_multi_user_target_starts_enabled_units_and_scripts_in_order(root):
 def test_on_a_booted_machine_systemds_targets_count_as_up(root):
     """init is in a runlevel (OpenRC's softlevel says default): multi-user.target and the
     targets below it are active, so a start never pulls in what they want; starting the target
-    itself still starts its enabled units; stopping it would leave the runlevel."""
+    itself still starts its enabled unit files (the runlevel's scripts are init's); stopping it
+    would leave the runlevel."""
     os.makedirs(os.path.join(root.path, "run", "openrc"))
     with open(os.path.join(root.path, "run", "openrc", "softlevel"), "w") as handle:
         handle.write("default\n")
@@ -274,6 +275,8 @@ def test_on_a_booted_machine_systemds_targets_count_as_up(root):
     step(root, "daemon", "Wants=network-online.target\nAfter=network-online.target")
     step(root, "enabled", extra="[Install]\nWantedBy=multi-user.target\n")
     assert root.run("enable", "netup", "enabled").rc == 0
+    root.daemon("initsvc")                            # init's: started at boot by rc
+    root.rc_link("2", "S01initsvc", "initsvc")
     r = root.run("start", "daemon")
     assert (r.rc, r.err) == (0, ""), str(r)
     assert order(root) == ["start daemon"]            # network-online.target is up already
@@ -281,6 +284,7 @@ def test_on_a_booted_machine_systemds_targets_count_as_up(root):
     r = root.run("start", "multi-user.target")
     assert (r.rc, r.err) == (0, ""), str(r)
     assert order(root) == ["start daemon", "start enabled"]
+    assert root.calls("initsvc") == []                # the runlevel's scripts are init's
     r = root.run("stop", "multi-user.target")
     assert (r.rc, r.err) == (3, "Failed to stop multi-user.target: Changing the runlevel is not "
                                 "supported; use telinit.\n"), str(r)

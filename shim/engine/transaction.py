@@ -137,6 +137,7 @@ class Graph:
         self._deps = {}
         self._reverse = None
         self._script_members = None
+        self._booted = None
 
     def unit(self, name: str) -> Unit:
         if name not in self._units:
@@ -171,7 +172,10 @@ class Graph:
                 for entry in self._dir_entries(name + suffix):
                     if entry not in lists[key] and unit_type(entry) not in NOT_RUN_TYPES:
                         lists[key].append(entry)
-        if unit.id in SCRIPT_TARGETS:
+        if unit.id in SCRIPT_TARGETS and not self.init_booted():
+            # the scripts of the runlevel are init's to start where init booted the machine (it
+            # ran them, and one that leaves nothing running would run twice); elsewhere (a
+            # container, our PID 1) the target starts them
             lists["wants"].extend(n for n in self.script_members(unit.id) if n not in lists["wants"])
         default = config.get("default_dependencies", True) if isinstance(config, dict) \
             else getattr(config, "default_dependencies", True)
@@ -268,6 +272,13 @@ class Graph:
         return [self.unit(n) for n in sorted(found)]
 
     # --- state -----------------------------------------------------------------------------------
+    def init_booted(self) -> bool:
+        """Did an init (sysvinit, OpenRC) boot this machine? It is in a runlevel then."""
+        if self._booted is None:
+            from shim.runtime import current_runlevel
+            self._booted = bool(current_runlevel(self.ctx))
+        return self._booted
+
     def refresh(self) -> None:
         """Forget the inspector's processes and records (as Runner.refresh()): jobs changed them."""
         self.manager.inspector._snapshot = None
@@ -286,10 +297,8 @@ class Graph:
                 return True
             if unit.runlevels and manager.inspector.inspect(unit).is_active:
                 return True
-            if unit.id in BUILTIN_TARGETS:
-                from shim.runtime import current_runlevel
-                return bool(current_runlevel(self.ctx))
-            return False
+            return unit.id in BUILTIN_TARGETS and self.init_booted()
+
         rt = manager.inspector.inspect(unit)
         return rt.is_active or rt.active_state in ("activating", "reloading")
 
