@@ -73,10 +73,14 @@ def boot_units(manager) -> list:
                     pending.append(name)
                 elif name.endswith(".service") and not name.endswith("@.service"):
                     wanted.setdefault(name, rank)
+    # Whatever an init script answers to is init's, even where unit files are preferred
+    # (SYSTEMCTL_SHIM_PREFER_NATIVE=1): init starts that script from its own links.
+    scripts = {name for unit in manager.index.scripts() for name in unit.names}
     units, ranks = [], {}
     for name, rank in wanted.items():
         unit = manager.index.resolve(name)
-        if unit.backend == "native" and not manager.is_masked(unit) and unit.id not in ranks:
+        if unit.backend == "native" and not manager.is_masked(unit) and unit.id not in ranks \
+                and not set(unit.names) & scripts:
             units.append(unit)
             ranks[unit.id] = rank
     return ordered(manager, units, ranks)
@@ -130,8 +134,16 @@ def _systemctl(verb, unit_ids) -> int:
     return cli.main([verb, *unit_ids]) if unit_ids else 0
 
 
+def under_our_init(ctx) -> bool:
+    """The shim's own init is PID 1 (a container, shim/init): it starts and stops the units
+    itself, the hook (an enabled init script there too) has nothing to add."""
+    return os.path.exists(os.path.join(ctx.state_dir, "init.json"))
+
+
 def start(ctx) -> int:
     from shim.manager import Manager
+    if under_our_init(ctx):
+        return 0
     units = [unit.id for unit in boot_units(Manager(ctx))]
     code = _systemctl("start", units)
     os.makedirs(ctx.state_dir, exist_ok=True)
@@ -142,6 +154,8 @@ def start(ctx) -> int:
 
 def stop(ctx) -> int:
     from shim.manager import Manager
+    if under_our_init(ctx):
+        return 0
     units = [unit.id for unit in reversed(running_units(Manager(ctx)))]
     try:
         os.unlink(marker_path(ctx))

@@ -243,6 +243,28 @@ WantedBy=%(target)s.target
     assert hook(root, "status").rc == 3
 
 
+def test_hook_prefers_scripts_even_where_unit_files_win_and_leaves_our_init_alone(root):
+    """SYSTEMCTL_SHIM_PREFER_NATIVE=1 makes scripty.service the unit file for systemctl, but init
+    still starts /etc/init.d/scripty; under the shim's own PID 1 (init.json) the hook is idle."""
+    root.daemon("scripty")
+    native_unit(root, "scripty.service", "[Service]\nExecStart=/bin/sh -c 'touch %s/native'\n"
+                "[Install]\nWantedBy=multi-user.target\n" % root.marks)
+    native_unit(root, "other.service", "[Service]\nType=oneshot\nExecStart=/bin/sh -c "
+                "'touch %s/other'\n[Install]\nWantedBy=multi-user.target\n" % root.marks)
+    root.env_extra["SYSTEMCTL_SHIM_PREFER_NATIVE"] = "1"
+    assert root.run("enable", "scripty.service", "other").rc == 0
+    assert admin("install", "--root=%s" % root.path).returncode == 0
+    os.makedirs(root.state_dir(), exist_ok=True)
+    with open(os.path.join(root.state_dir(), "init.json"), "w") as handle:
+        handle.write("{}")
+    assert hook(root, "start").rc == 0
+    assert not os.path.exists(os.path.join(root.marks, "other")), "the hook ran under our init"
+    os.unlink(os.path.join(root.state_dir(), "init.json"))
+    assert hook(root, "start").rc == 0
+    assert os.path.exists(os.path.join(root.marks, "other"))
+    assert not os.path.exists(os.path.join(root.marks, "native")) and root.calls("scripty") == []
+
+
 def test_hook_with_nothing_enabled_does_nothing(root):
     assert admin("install", "--root=%s" % root.path).returncode == 0
     for action in ("start", "stop"):
