@@ -14,10 +14,6 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("runc", "nsbox", "nsbox-cgroup2")
-# nsbox-cgroup2 (the box with a writable cgroup2, where units get cgroups) is opt-in until a
-# RemainAfterExit= oneshot that ran in its cgroup stays active (shim/runtime.py counts a recorded
-# cgroup as "a daemon was expected": the oneshot shows failed, the machine degraded).
-DEFAULT_KINDS = ("runc", "nsbox")
 
 
 def _requested(config) -> bool:
@@ -45,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
 
 def selected_kinds():
     wanted = os.environ.get("SHIM_CONTAINER_KINDS")
-    kinds = [k.strip() for k in wanted.split(",") if k.strip()] if wanted else list(DEFAULT_KINDS)
+    kinds = [k.strip() for k in wanted.split(",") if k.strip()] if wanted else list(KINDS)
     unknown = set(kinds) - set(KINDS)
     assert not unknown, "unknown SHIM_CONTAINER_KINDS %s (known: %s)" % (sorted(unknown), KINDS)
     return kinds

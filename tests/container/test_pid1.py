@@ -80,10 +80,7 @@ def test_what_ignores_sigterm_is_killed_and_pid1_still_exits_0(machine):
     assert seconds < DOCKER_GRACE, console
 
 
-def test_oneshot_remains_active(machine, kind):
-    if kind == "nsbox-cgroup2":
-        pytest.xfail("shim/runtime.py: a recorded cgroup counts as 'a daemon was expected', so a "
-                     "RemainAfterExit= oneshot that ran in its cgroup shows failed")
+def test_oneshot_remains_active(machine):
     machine.wait_running()
     result = machine.systemctl("show", "-p", "ActiveState,SubState,Result", "stamp")
     assert sorted(result.stdout.split()) == ["ActiveState=active", "Result=success", "SubState=exited"], result
