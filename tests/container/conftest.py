@@ -5,6 +5,7 @@ cgroup2), with the same scenario.
 They run only when asked for (`-m container`, or a path inside tests/container), like the box
 suite: a plain `pytest` of the host suite deselects them. runc missing fails the runc tests
 (tests/container/run installs it); SHIM_CONTAINER_KINDS=nsbox selects the namespace box only."""
+import fcntl
 import itertools
 import os
 import subprocess
@@ -65,7 +66,10 @@ def work_session(image_root):
     import shutil
     import tempfile
     from tests.container import image, runc
+    _clean_stale_sessions(image.work_dir())
     session = Path(tempfile.mkdtemp(prefix="s", dir=image.work_dir()))
+    lock = open(session / ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)            # held while we live: see _clean_stale_sessions
     layer = image.shim_layer(session / "layer")
     try:
         yield session, layer
@@ -78,6 +82,35 @@ def work_session(image_root):
         assert not mounts, "mounts left behind: %s" % mounts
         assert not [n for n in listed if n.startswith("shim-" + session.name)], \
             "runc containers left behind: %s" % listed
+
+
+def _clean_stale_sessions(base: Path) -> None:
+    """Sessions whose pytest died (SIGKILL, a crash) leave running containers behind: a session
+    directory whose lock nobody holds is one of those. Its boxes are stopped through their own
+    state (pid and start time checked), its runc containers deleted, its mounts undone."""
+    import shutil
+    from tests.boxes.boxlib import Box
+    from tests.container import runc
+    for session in sorted(p for p in base.glob("s*") if (p / ".lock").exists()):
+        with open(session / ".lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue                        # a live session
+            for spec in session.glob("shim-*/spec.json"):
+                Box(spec.parent).stop(graceful=False)
+            if runc.available():
+                listed = subprocess.run(["runc", "--root", runc.RUNC_ROOT, "list", "-q"],
+                                        capture_output=True, text=True).stdout.split()
+                for name in listed:
+                    if name.startswith("shim-%s-" % session.name):
+                        subprocess.run(["runc", "--root", runc.RUNC_ROOT, "delete", "--force", name],
+                                       capture_output=True)
+            with open("/proc/self/mountinfo") as mountinfo:
+                mounts = [line.split()[4] for line in mountinfo if line.split()[4].startswith(str(session))]
+            for mount in reversed(mounts):
+                subprocess.run(["umount", mount], capture_output=True)
+        shutil.rmtree(session, ignore_errors=True)
 
 
 _serial = itertools.count()

@@ -120,5 +120,9 @@ def test_init_as_a_subreaper_boots_and_stops(tmp_path):
         assert not (tmp_path / "state/init.json").exists()
     finally:
         if init.poll() is None:
-            init.kill()
-            init.wait()
+            init.send_signal(signal.SIGTERM)    # it stops its units: a SIGKILL would orphan them
+            try:
+                init.wait(30)
+            except subprocess.TimeoutExpired:
+                init.kill()
+                init.wait()
