@@ -97,7 +97,8 @@ def _test_list(probe, items, prefix, log, unit_id):
         name = prefix + kind
         try:
             holds = probe.test(kind, value) != negate
-        except Undetermined as why:
+        except (Undetermined, OSError, ValueError) as why:   # systemd: the test returned an error
+            why = getattr(why, "strerror", None) or why
             _log(log, "%s: Couldn't determine result for %s=%s%s%s, assuming failed: %s"
                  % (unit_id, name, "|" if trigger else "", "!" if negate else "", value, why))
             holds = False
