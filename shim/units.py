@@ -199,11 +199,12 @@ class UnitIndex:
             scripts = self.scripts()
             taken = {name for unit in scripts for name in unit.names}
             native = []
+            shadowed = set() if self.prefer_native else taken   # who wins a shared name
             for name in self.unit_files().all():
-                if not name.endswith(".service") or name in taken or name.endswith("@.service"):
+                if not name.endswith(".service") or name in shadowed or name.endswith("@.service"):
                     continue
                 unit = self._native(name)
-                if unit is not None and unit.id == name and not (set(unit.names) & taken):
+                if unit is not None and unit.id == name and not (set(unit.names) & shadowed):
                     native.append(unit)
             if self.prefer_native:
                 own = {name for unit in native for name in unit.names}

@@ -443,3 +443,14 @@ def test_dynamic_user_is_refused_not_run_as_root(root):
     r = root.run("start", "dyn")
     assert r.rc == 1 and "DynamicUser= is not supported" in r.err, r
     assert not os.path.exists(ran)
+
+
+def test_prefer_native_lists_the_unit_file_not_the_script(root):
+    unit(root, "dual.service", "[Unit]\nDescription=Native dual\n[Service]\nExecStart=/bin/sleep 1000\n")
+    root.daemon("dual", description="Script dual")
+    plain = root.run("list-units", "--all", "--no-legend", "dual.service").out.split()
+    assert plain[-2:] == ["Script", "dual"], plain
+    root.env_extra["SYSTEMCTL_SHIM_PREFER_NATIVE"] = "1"
+    native = root.run("list-units", "--all", "--no-legend", "dual.service").out
+    assert native.split()[-2:] == ["Native", "dual"], native
+    assert "dual.service - Native dual" in root.run("status", "dual").out
