@@ -185,6 +185,9 @@ class Box:
     def exec(self, command, check=False, timeout=120, **kwargs):
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.PIPE)
+        # A process group spans PID namespaces: without a session of its own, a `kill 0` in
+        # the box (a script with an empty $MAINPID) would reach the test runner itself.
+        kwargs.setdefault("start_new_session", True)
         return subprocess.run(self.exec_argv(command), check=check, timeout=timeout,
                               stdin=kwargs.pop("stdin", subprocess.DEVNULL), **kwargs)
 
