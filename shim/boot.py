@@ -74,8 +74,10 @@ def boot_units(manager) -> list:
                 elif name.endswith(".service") and not name.endswith("@.service"):
                     wanted.setdefault(name, rank)
     # Whatever an init script answers to is init's, even where unit files are preferred
-    # (SYSTEMCTL_SHIM_PREFER_NATIVE=1): init starts that script from its own links.
-    scripts = {name for unit in manager.index.scripts() for name in unit.names}
+    # (SYSTEMCTL_SHIM_PREFER_NATIVE=1): init starts that script from its own links. Not under
+    # the shim's own PID 1 (shim/init uses this list too): there unit files win, as on systemd.
+    scripts = set() if under_our_init(manager.ctx) else \
+        {name for unit in manager.index.scripts() for name in unit.names}
     units, ranks = [], {}
     for name, rank in wanted.items():
         unit = manager.index.resolve(name)
