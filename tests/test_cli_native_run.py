@@ -454,3 +454,21 @@ def test_prefer_native_lists_the_unit_file_not_the_script(root):
     native = root.run("list-units", "--all", "--no-legend", "dual.service").out
     assert native.split()[-2:] == ["Native", "dual"], native
     assert "dual.service - Native dual" in root.run("status", "dual").out
+
+
+def test_oneshot_status_docs_and_main_pid_and_alias_is_enabled(root):
+    unit(root, "nft.service", "[Unit]\nDescription=nft\nDocumentation=man:nft(8) http://wiki.nftables.org\n"
+         "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n"
+         "[Install]\nWantedBy=multi-user.target\nAlias=nft-alias.service\n")
+    assert root.run("enable", "nft").rc == 0
+    assert root.run("start", "nft").rc == 0
+    out = root.run("status", "nft").out.splitlines()
+    at = [i for i, line in enumerate(out) if line.startswith("     Active: active (exited)")][0]
+    assert out[at + 1:at + 3] == ["       Docs: man:nft(8)", "             http://wiki.nftables.org"], out
+    process = [line for line in out if "Process:" in line]
+    assert len(process) == 1 and process[0].endswith("ExecStart=/bin/true (code=exited, status=0/SUCCESS)")
+    pid = process[0].split()[1]
+    assert "   Main PID: %s (code=exited, status=0/SUCCESS)" % pid in out, out
+    r = root.run("is-enabled", "nft-alias.service")
+    assert (r.rc, r.out) == (0, "alias\n"), r
+    assert root.run("is-enabled", "nft").out == "enabled\n"

@@ -162,6 +162,11 @@ class NativeRunner(Runner):
                                         keep=keep, ready=ready, cgroup=cgroup)
             if keep:
                 kept = result
+            elif role == "main" and result.control is not None:
+                # a oneshot: the ExecStart= that ran is its main process (Main PID: ... (code=))
+                killed = result.signal or (9 if result.timed_out else 0)
+                record.main_exit = {"pid": result.control.pid, "code": "killed" if killed else "exited",
+                                    "status": killed or result.returncode or 0, "time": time.time()}
             if role == "condition" and outcome == "exit-code" and 0 < (result.returncode or 0) < 255:
                 outcome = "condition"
             if outcome != "success" and not command.ignore_errors:

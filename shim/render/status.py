@@ -184,6 +184,9 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool, p
     if unit.backend in ("sysv", "openrc"):
         lines.append("       Docs: man:systemd-sysv-generator(8)" if unit.backend == "sysv"
                      else "       Docs: man:openrc-run(8)")
+    elif config is not None:
+        for index, uri in enumerate(config.documentation):   # the label on the first only
+            lines.append(("       Docs: " if index == 0 else " " * 13) + uri)
     for last in (rt.record.execs or (rt.record.last_exec,)):
         if not (last and last.get("code") and unit.source_path):
             continue

@@ -1,5 +1,6 @@
 """is-active, is-failed, is-enabled (src/systemctl/systemctl-is-active.c, -is-enabled.c)."""
 
+from shim import names
 from shim.errors import ShimError
 from shim.manager import Manager
 
@@ -30,9 +31,14 @@ def is_failed(ctx, verb, patterns) -> int:
 def is_enabled(ctx, verb, patterns) -> int:
     manager = Manager(ctx)
     units = manager.units(patterns, allow_globs=False)
+    asked = [names.mangle(p, allow_globs=False) for p in patterns] if len(units) == len(patterns) \
+        else [u.id for u in units]
     ok = False
-    for unit in units:
+    for unit, name in zip(units, asked):
         state = manager.unit_file_state(unit)
+        if unit.backend == "native" and name != unit.id and name in unit.names \
+                and state not in ("masked", "not-found"):
+            state = "alias"                 # asked by an alias's name (a symlink, Alias=)
         if state == "not-found":
             # systemd 252 wording (client side); 253+ prints "not-found" and exits 4.
             raise ShimError("Failed to get unit file state for %s: No such file or directory"
