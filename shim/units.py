@@ -134,6 +134,9 @@ class UnitIndex:
             if unit_id in unit.names:
                 return unit
         unit = self._native(unit_id)           # a unit file where no script exists
+        if unit is None:                       # its file deleted while it runs: still loaded
+            from shim.backends.reloadstate import loaded_unit
+            unit = loaded_unit(self.ctx, unit_id)
         return unit if unit is not None else not_found(unit_id)
 
     # --- native unit files ---------------------------------------------------------------------

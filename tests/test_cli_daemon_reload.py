@@ -157,3 +157,37 @@ def test_list_units_cache_is_shared_never_stale_and_not_written_with_root(root):
     r = root.run_offline("list-unit-files")
     assert r.rc == 0 and "c3.service" in r.out
     assert not os.path.exists(cache)                      # --root: the image is only read
+
+
+def test_deleted_unit_file_of_a_running_unit_after_daemon_reload(root):
+    """systemd [measured]: delete the file of a running unit + daemon-reload -> `Loaded:
+    not-found` while still active (running); stop works; afterwards the unit is not found."""
+    path = started(root)
+    pid = main_pid(root, "dr.service")
+    assert root.run("daemon-reload").rc == 0           # stamps what it is loaded from
+    os.unlink(path)
+    assert need(root, "dr.service") == "yes"            # its file is gone since
+    assert root.run("daemon-reload").rc == 0
+    assert need(root, "dr.service") == "no"
+    r = root.run("status", "dr.service")
+    assert r.rc == 0 and "Loaded: not-found" in r.out and "Active: active (running)" in r.out, str(r)
+    assert root.run("show", "-p", "LoadState", "--value", "dr.service").out == "not-found\n"
+    r = root.run("stop", "dr.service")
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert wait_for(lambda: gone(pid))
+    r = root.run("status", "dr.service")
+    assert (r.rc, r.err) == (4, "Unit dr.service could not be found.\n")
+
+
+def test_stamps_never_hold_a_root_only_secret(root):
+    started(root)
+    dropin = write(root, os.path.join(ETC, "dr.service.d", "secret.conf"),
+                   "[Service]\nEnvironment=TOKEN=s3cret\n")
+    os.chmod(dropin, 0o600)
+    assert root.run("daemon-reload").rc == 0
+    stamps = os.path.join(root.state_dir(), "loaded.marshal")
+    assert os.stat(stamps).st_mode & 0o777 == 0o644
+    with open(stamps, "rb") as handle:
+        data = handle.read()
+    assert b"dr.service" in data and b"s3cret" not in data
+    assert need(root, "dr.service") == "no"

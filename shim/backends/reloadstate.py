@@ -14,7 +14,11 @@ it fresh next time, so it never needs a reload either). What it was loaded from 
   removing a drop-in touches its directory). Only a whole drop-in directory removed since the
   start goes unnoticed this way.
 
-Stamps live in one framed marshal file under the state directory (`unitcache.read_framed`).
+Stamps live in one framed marshal file under the state directory (`unitcache.read_framed`). A
+stamped unit whose file is then deleted while it runs is still a unit, as after systemd's
+daemon-reload: `Loaded: not-found`, active, with systemd's defaults for everything its file
+said (no ExecStop=: stop signals its processes), so that `status` shows and `stop` stops it
+(`loaded_unit()`).
 """
 
 import os
@@ -31,8 +35,20 @@ def _stamps_path(manager) -> str:
 
 
 def _read_stamps(manager) -> dict:
-    stamps = read_framed(_stamps_path(manager))
+    return _read_stamps_at(manager.ctx.state_dir)
+
+
+def _read_stamps_at(state_dir) -> dict:
+    stamps = read_framed(os.path.join(state_dir, STAMPS_NAME))
     return stamps if type(stamps) is dict else {}
+
+
+def _valid(stamp, record):
+    """The stamp's {path: mtime_ns} if it was taken for the record's invocation, else None."""
+    if type(stamp) is tuple and len(stamp) == 2 and type(stamp[0]) is str and stamp[0] and \
+            stamp[0] == record.invocation_id and type(stamp[1]) is dict:
+        return stamp[1]
+    return None
 
 
 def _loaded_since(record):
@@ -59,11 +75,10 @@ def changed_on_disk(manager, unit, record=None) -> bool:
         since = _loaded_since(record)
         if since is None:
             return False
-        now = _files(manager, unit)
-        stamp = _read_stamps(manager).get(unit.id)
-        if type(stamp) is tuple and len(stamp) == 2 and stamp[0] == record.invocation_id \
-                and type(stamp[1]) is dict:
-            return stamp[1] != now
+        now = _files(manager, unit)              # {} for a unit whose file is gone
+        stamp = _valid(_read_stamps(manager).get(unit.id), record)
+        if stamp is not None:
+            return stamp != now
         limit = int(since * 1e9)
         return not now or any(m is None or m > limit for m in now.values())
     except (OSError, ValueError):
@@ -92,6 +107,30 @@ def stamp_many(manager, units, replace=False) -> None:
     # 0644: paths and mtimes of unit files only, and a user's `systemctl status` must agree
     # with root's about NeedDaemonReload
     write_framed(_stamps_path(manager), stamps, mode=0o644)
+
+
+def loaded_unit(ctx, unit_id: str):
+    """A native unit whose file is gone but which is still loaded (started or failed, stamped for
+    its current invocation) as a Unit of shim/units.py: LoadState=not-found, systemd's defaults.
+    None otherwise (the caller's not-found unit). Never raises."""
+    if ctx.offline:
+        return None
+    try:
+        stamp = _read_stamps_at(ctx.state_dir).get(unit_id)
+        if stamp is None:
+            return None
+        from shim.state import StateStore
+        record = StateStore(ctx.state_dir, ctx.proc).load(unit_id)
+        if _loaded_since(record) is None or _valid(stamp, record) is None:
+            return None
+        from shim.core.config import UnitConfig
+        from shim.units import Unit
+        config = UnitConfig(id=unit_id, names=(unit_id,), description=unit_id,
+                            load_state="not-found", load_error="Unit %s not found." % unit_id)
+        return Unit(id=unit_id, backend="native", names=(unit_id,), description=unit_id,
+                    extra={"config": config, "gone": True})
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def warn_if_changed(ctx, manager, unit, record=None) -> bool:

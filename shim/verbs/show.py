@@ -59,7 +59,7 @@ def status(ctx, verb, patterns) -> int:
     code, first = 0, True
     for unit in manager.units(patterns, include=manager.loaded_filter()):
         rt = manager.inspector.inspect(unit)
-        if rt.load_state == "not-found":
+        if rt.load_state == "not-found" and not unit.found:
             ctx.warn("Unit %s could not be found." % unit.id)
             code = code or 4
             continue
