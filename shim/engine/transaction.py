@@ -40,7 +40,7 @@ NOT_RUN_TYPES = frozenset(("socket", "mount", "device", "path", "timer", "slice"
 _LISTS = ("requires", "wants", "requisite", "binds_to", "part_of", "conflicts", "after", "before")
 # systemd's own targets (units/*.target in its source), for machines without their files. Only
 # the settings that matter here; the rest have none (a grouping for .wants/ links).
-BUILTIN_TARGETS = {
+_DEFINED_TARGETS = {
     "sysinit.target": {"wants": ("local-fs.target", "swap.target"),
                        "after": ("local-fs.target", "swap.target", "emergency.service",
                                  "emergency.target")},
@@ -62,13 +62,12 @@ BUILTIN_TARGETS = {
     "local-fs.target": {"after": ("local-fs-pre.target",)},
     "getty.target": {"after": ("getty-pre.target",)},
 }
-for _name in ("local-fs-pre", "remote-fs-pre", "network", "network-pre", "nss-lookup",
-              "nss-user-lookup", "time-sync", "time-set", "rpcbind", "sockets", "timers", "paths",
-              "slices", "swap", "getty-pre", "cryptsetup", "cryptsetup-pre", "remote-cryptsetup",
-              "sound", "bluetooth", "printer", "smartcard", "usb", "first-boot-complete",
-              "machines", "integritysetup", "veritysetup"):
-    BUILTIN_TARGETS.setdefault(_name + ".target", {})
-del _name
+_GROUPING_TARGETS = ("local-fs-pre", "remote-fs-pre", "network", "network-pre", "nss-lookup",
+                     "nss-user-lookup", "time-sync", "time-set", "rpcbind", "sockets", "timers",
+                     "paths", "slices", "swap", "getty-pre", "cryptsetup", "cryptsetup-pre",
+                     "remote-cryptsetup", "sound", "bluetooth", "printer", "smartcard", "usb",
+                     "first-boot-complete", "machines", "integritysetup", "veritysetup")
+BUILTIN_TARGETS = dict({name + ".target": {} for name in _GROUPING_TARGETS}, **_DEFINED_TARGETS)
 # Targets that stand for a change of runlevel: starting one is telinit's business.
 RUNLEVEL_CHANGES = ("poweroff.target", "reboot.target", "rescue.target")
 # Targets whose members include the SysV/OpenRC scripts linked into their runlevels (the
