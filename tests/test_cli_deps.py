@@ -290,3 +290,29 @@ def test_on_a_booted_machine_systemds_targets_count_as_up(root):
                                 "supported; use telinit.\n"), str(r)
     r = root.run("start", "poweroff.target")
     assert r.rc == 3 and "Changing the runlevel is not supported" in r.err
+
+
+def test_the_boot_itself_starts_what_systemds_targets_want(root):
+    """A boot hook run by init says SYSTEMCTL_SHIM_BOOTING=1: systemd's targets are not up yet,
+    so starting the default target starts what sysinit.target wants first; the runlevel's
+    scripts stay init's; afterwards the targets count as up (their records)."""
+    os.makedirs(os.path.join(root.path, "run", "openrc"))
+    with open(os.path.join(root.path, "run", "openrc", "softlevel"), "w") as handle:
+        handle.write("default\n")
+    step(root, "early", "DefaultDependencies=no\nBefore=sysinit.target",
+         extra="[Install]\nWantedBy=sysinit.target\n")
+    step(root, "late", extra="[Install]\nWantedBy=multi-user.target\n")
+    assert root.run("enable", "early", "late").rc == 0
+    root.daemon("initsvc")
+    root.rc_link("2", "S01initsvc", "initsvc")
+    r = root.run("start", "multi-user.target")        # not the boot: basic.target is up
+    assert (r.rc, r.err) == (0, "") and order(root) == ["start late"], str(r)
+    assert root.run("stop", "late").rc == 0
+    r = root.run("start", "default.target", env=root.env(SYSTEMCTL_SHIM_BOOTING="1"))
+    assert (r.rc, r.err) == (0, ""), str(r)
+    assert order(root)[2:] == ["start early", "start late"]
+    assert root.calls("initsvc") == []
+    step(root, "needs-base", "Requires=basic.target\nAfter=basic.target")
+    # even for a boot-time caller: basic.target's record says it was started this boot
+    assert root.run("start", "needs-base", env=root.env(SYSTEMCTL_SHIM_BOOTING="1")).rc == 0
+    assert order(root)[4:] == ["start needs-base"]   # sysinit.target's are not run again

@@ -278,6 +278,11 @@ class Graph:
             self._booted = bool(current_runlevel(self.ctx))
         return self._booted
 
+    def booting(self) -> bool:
+        """SYSTEMCTL_SHIM_BOOTING=1: the caller is the boot (a boot hook run by init), so
+        systemd's targets are not up yet; they count as active once started (their records)."""
+        return self.ctx.env.get("SYSTEMCTL_SHIM_BOOTING", "") in ("1", "yes", "true")
+
     def refresh(self) -> None:
         """Forget the inspector's processes and records (as Runner.refresh()): jobs changed them."""
         self.manager.inspector._snapshot = None
@@ -287,7 +292,8 @@ class Graph:
         """Active or on its way there, read fresh (jobs of this transaction change it). A target
         is active once a start job of ours ran for it this boot; a runlevel target also when init
         is in its runlevel; systemd's own targets (basic, sysinit, network-online, ...) also
-        whenever init booted this machine (a runlevel is known): init brought all that up."""
+        whenever init booted this machine (a runlevel is known): init brought all that up,
+        unless the caller is the boot itself (SYSTEMCTL_SHIM_BOOTING=1)."""
         manager = self.manager
         if fresh:
             self.refresh()
@@ -296,7 +302,7 @@ class Graph:
                 return True
             if unit.runlevels and manager.inspector.inspect(unit).is_active:
                 return True
-            return unit.id in BUILTIN_TARGETS and self.init_booted()
+            return unit.id in BUILTIN_TARGETS and self.init_booted() and not self.booting()
 
         rt = manager.inspector.inspect(unit)
         return rt.is_active or rt.active_state in ("activating", "reloading")
