@@ -354,6 +354,8 @@ def main():
                         help="run the unit-file case alone")
     parser.add_argument("--profile", default="", metavar="VERB",
                         help='profile one command in the unit-file case, e.g. "list-units --all"')
+    parser.add_argument("--profile-real", default="", metavar="VERB",
+                        help="profile one command against this machine's own units, and stop")
     parser.add_argument("--installed", action="store_true",
                         help="measure the pip-installed shim (no PYTHONPATH to this checkout)")
     args = parser.parse_args()
@@ -367,6 +369,9 @@ def main():
     if not console_script():
         print("console script: not installed for this interpreter (pip install -e .); "
               "measuring python3 -m shim only")
+    if args.profile_real:
+        profile(shim_env(), args.profile_real)
+        return 0
     if args.unit_files:
         bench_unit_files(args.runs, args.unit_files)
         if args.only_unit_files:
