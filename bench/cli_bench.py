@@ -50,23 +50,28 @@ Left: list-units in the real box parses the ~100 unit files Debian's packages sh
 
 The unit-file case (`--only-unit-files`, bench/unittree.py: 300 of Debian's unit files cloned,
 30 drop-ins, 5 running, one init script; the installed `systemctl`, medians in ms, x python3 -c
-pass; `sudo bench/in-box --rev REV -n 21 --only-unit-files`), before the parse cache (58ae1fe)
-and after it (f4a61f3):
+pass; `sudo bench/in-box --rev REV -n 21 --only-unit-files`, one quiet run each), before the
+parse cache (58ae1fe) and after it (feef627):
 
-    verb                       58ae1fe (before)     f4a61f3 (after)
-    python3 -c pass              7.6                  8.1 - 9.2
-    list-units                 110.1  14.5x          49.1 - 54.0  5.9 - 6.1x
-    list-units --all           113.5  15.0x          50.1 - 54.8  6.0 - 6.2x
-    list-unit-files             95.6  12.6x          32.6 - 37.5  4.0 - 4.1x
-    is-active (native)          24.5   3.2x          15.0 - 18.8  1.9 - 2.05x
-    is-active (script)          12.5   1.65x         13.2 - 15.4  1.6 - 1.7x
-    status (native)             24.0   3.2x          17.2 - 19.0  2.1x
-    show -p MainPID (native)    23.4   3.1x          15.6 - 20.4  1.9 - 2.2x
+    verb                       58ae1fe (before)     feef627 (after)
+    python3 -c pass              8.2                  8.1
+    list-units                 111.8  13.7x          46.4  5.7x
+    list-units --all           113.8  14.0x          49.0  6.1x
+    list-unit-files             98.1  12.0x          31.8  3.9x
+    is-active (native)          25.0   3.1x          15.9  2.0x
+    is-active (script)          13.2   1.6x          13.2  1.6x
+    status (native)             24.7   3.0x          16.2  2.0x
+    show -p MainPID (native)    24.3   3.0x          15.5  1.9x
 
-and in the real box (Debian's own ~40 unit files and init scripts) list-units --all went from
-3.53x to 2.67x (24.5 ms). What is left of list-units with 300 files: about a third is loading
-(scan, cache lookups, ~40 us a unit), two thirds the live state of every unit (runtime.Inspector:
-membership, OpenRC state, masks, cgroup mounts probed per unit); `--profile "list-units"` shows it.
+In the real box (Debian's own unit files and init scripts) list-units --all went from 3.53x to
+2.64x (20.9 ms). What is left of list-units with 300 files: about a third is loading (scan,
+cache lookups, ~40 us a unit), two thirds the live state of every unit (runtime.Inspector:
+membership, OpenRC state, masks, cgroup mounts probed per unit); `--profile "list-units"` shows
+it. Skipping membership for units with nothing recorded, probing the cgroup2 mounts once and not
+realpath()ing absent mask paths (runtime.py/manager.py, measured as a what-if) gave 38.4 ms
+(4.8x). `is-active` of a native-only unit in the real box (e2scrub_reap.service, 18.8 ms) pays
+for the LSB Provides: scan of every init script (which imports re), not for its unit file:
+`--profile-real "is-active e2scrub_reap.service"`.
 
 Gone from the hot path: docopt (+re, typing, enum: 11 ms in the box) for the common shapes,
 dataclasses (+inspect, dis, ast, tokenize: 14 ms) from shim/proc. What is left is imported by
