@@ -338,9 +338,16 @@ class Inspector:
         return True
 
     def _inspect_target(self, rt: Runtime) -> Runtime:
+        """A runlevel's target is active in its runlevel; systemd's own targets whenever init
+        booted the machine (it brought all that up); any target once a start job of ours ran
+        for it this boot (its record), as the transaction sees them."""
         level = current_runlevel(self.ctx)
-        if level and (level in rt.unit.runlevels or
-                      (rt.unit.id == "multi-user.target" and level in ("2", "3", "4", "5"))):
+        unit = rt.unit
+        rt.record = self.store.load(unit.id)
+        if level and (level in unit.runlevels or
+                      (unit.id == "multi-user.target" and level in ("2", "3", "4", "5"))):
+            rt.active_state, rt.sub_state = "active", "active"
+        elif rt.record.state == "started" or (level and unit.extra.get("builtin")):
             rt.active_state, rt.sub_state = "active", "active"
         return rt
 

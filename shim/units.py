@@ -190,10 +190,26 @@ class UnitIndex:
             unit_id = self.loader.default_target()
         real = TARGET_ALIASES.get(unit_id, unit_id)
         if real not in TARGETS:
-            return not_found(unit_id)
+            return self._other_target(unit_id)
         aliases = tuple(a for a, t in TARGET_ALIASES.items() if t == real)
         return Unit(id=real, backend="target", names=(real,) + aliases,
                     description=TARGET_DESCRIPTIONS[real], runlevels=TARGETS[real])
+
+    def _other_target(self, unit_id: str) -> Unit:
+        """A target that stands for no runlevel: a `.target` unit file, or one of systemd's own
+        (sysinit, basic, network-online, ...), as groupings (shim/engine/transaction.py)."""
+        files = self.unit_files()
+        found = files.find(unit_id)
+        if found is not None and not found.is_template:
+            config = files.load(found.id)
+            return Unit(id=found.id, backend="target", names=tuple(found.names) or (found.id,),
+                        source_path=found.fragment_path or "",
+                        description=config.description or found.id, extra={"config": config})
+        from shim.engine.transaction import BUILTIN_TARGETS     # names and their wiring only
+        if unit_id in BUILTIN_TARGETS:
+            return Unit(id=unit_id, backend="target", names=(unit_id,), description=unit_id,
+                        extra={"builtin": True})
+        return not_found(unit_id)
 
     # --- all units -----------------------------------------------------------------------------
     def all(self) -> list:

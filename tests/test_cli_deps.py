@@ -316,3 +316,20 @@ def test_the_boot_itself_starts_what_systemds_targets_want(root):
     # even for a boot-time caller: basic.target's record says it was started this boot
     assert root.run("start", "needs-base", env=root.env(SYSTEMCTL_SHIM_BOOTING="1")).rc == 0
     assert order(root)[4:] == ["start needs-base"]   # sysinit.target's are not run again
+
+
+def test_target_unit_files_and_systemds_own_targets_are_units(root):
+    """show/status/is-active see what the transaction starts: a .target unit file, and
+    systemd's own targets (loaded, inactive until started on a machine no init booted)."""
+    path = os.path.join(root.path, "lib", "systemd", "system", "group.target")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("[Unit]\nDescription=My group\n")
+    status = root.run("status", "group.target")
+    assert status.rc == 3 and status.out.startswith("○ group.target - My group\n"), status
+    assert "Loaded: loaded (/lib/systemd/system/group.target; static)" in status.out
+    show = root.run("show", "-p", "Id,LoadState", "network-online.target").out.splitlines()
+    assert show == ["Id=network-online.target", "LoadState=loaded"], show
+    assert root.run("start", "group.target").rc == 0
+    assert root.run("is-active", "group.target").out == "active\n"
+    assert root.run("status", "nosuch.target").rc == 4
