@@ -9,7 +9,7 @@ Usage:
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] list-unit-files [--] [<pattern>...]
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (start | stop | reload | restart | try-restart | reload-or-restart | try-reload-or-restart | force-reload | condrestart | condstop | condreload | reload-or-try-restart) [--] <unit>...
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-active | is-failed | check | kill | cat) [--] <unit>...
-  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (status | show | reset-failed) [--] [<unit>...]
+  systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (status | show | reset-failed | list-dependencies) [--] [<unit>...]
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (is-enabled | enable | disable | reenable | mask | unmask | preset) [--] <unit>...
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (daemon-reload | daemon-reexec | is-system-running | get-default | show-environment)
   systemctl [options] [--property=NAME...] [--type=TYPE...] [--state=STATE...] (init) [--] [<unit>...]
@@ -37,6 +37,9 @@ Options:
   --legend=BOOL           Enable/disable the legend
   --plain                 Print unit lists without the status glyph column
   --no-block              Do not wait until operation finished
+  --reverse               Show reverse dependencies with 'list-dependencies'
+  --after                 Show units ordered after with 'list-dependencies'
+  --before                Show units ordered before with 'list-dependencies'
   --wait                  For (re)start, wait until service stopped again (not supported)
   --no-ask-password       Do not ask for system passwords
   --no-reload             Don't reload daemon after en-/dis-abling unit files
@@ -75,6 +78,7 @@ VERBS = {
     "is-failed": ("query", "is_failed", True),
     "is-enabled": ("query", "is_enabled", False),
     "status": ("show", "status", True),
+    "list-dependencies": ("dependencies", "list_dependencies", True),
     "show": ("show", "show", True),
     "cat": ("show", "cat", True),
     "kill": ("kill", "kill", True),
@@ -330,6 +334,9 @@ def build_context(args):
         kill_whom=args["--kill-whom"],
         kill_value=args["--kill-value"],
         preset_mode=args["--preset-mode"] or "full",
+        reverse=bool(args.get("--reverse")),
+        after=bool(args.get("--after")),
+        before=bool(args.get("--before")),
     )
     try:
         options.lines = int(args["--lines"])

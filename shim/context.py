@@ -40,6 +40,9 @@ class Options(Plain):
     kill_value = None
     lines = 10
     preset_mode = "full"
+    reverse = False             # list-dependencies --reverse / --after / --before
+    after = False
+    before = False
 
 
 class Context(Plain):

@@ -1,15 +1,8 @@
 """list-dependencies through the real CLI: the tree of what a unit pulls in (targets expanded,
---all for the rest, a unit on the path marked "..."), --plain. Skipped until shim/cli.py has the
-verb (shim.verbs.dependencies.list_dependencies)."""
+--all for the rest, a unit on the path marked "..."), --plain."""
 
 import os
 
-import pytest
-
-from shim import cli
-
-pytestmark = pytest.mark.skipif("list-dependencies" not in cli.VERBS,
-                                reason="list-dependencies is not wired into shim/cli.py yet")
 UNIT_DIR = os.path.join("lib", "systemd", "system")
 
 
