@@ -191,3 +191,23 @@ def test_stamps_never_hold_a_root_only_secret(root):
         data = handle.read()
     assert b"dr.service" in data and b"s3cret" not in data
     assert need(root, "dr.service") == "no"
+
+
+def test_start_stop_restart_warn_when_the_file_changed(root):
+    """The warning on stderr of stop and restart too, systemd's text; gone after daemon-reload."""
+    path = os.path.join(root.path, "lib", "systemd", "system", "warned.service")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("[Service]\nExecStart=/bin/sleep 1000\n")
+    assert root.run("start", "warned").rc == 0
+    time.sleep(0.05)
+    with open(path, "a") as handle:
+        handle.write("# edited\n")
+    os.utime(path, (time.time() + 5, time.time() + 5))      # past the start, whatever the clock tick
+    warning = ("Warning: The unit file, source configuration file or drop-ins of warned.service "
+               "changed on disk. Run 'systemctl daemon-reload' to reload units.\n")
+    r = root.run("restart", "warned")
+    assert (r.rc, r.err) == (0, warning), r
+    assert root.run("daemon-reload").rc == 0
+    r = root.run("stop", "warned")
+    assert (r.rc, r.err) == (0, ""), r

@@ -352,6 +352,8 @@ class NativeRunner(Runner):
         enter(record, "started")
         record.result, record.active_since = "success", time.time()
         store.save(unit.id, record)
+        from shim.backends import reloadstate
+        reloadstate.stamp(self.manager, unit, record)   # what this run was loaded from
         if config.type == "oneshot" and not config.remain_after_exit:
             self.refresh()
             if not self.manager.inspector.members(self.rt):

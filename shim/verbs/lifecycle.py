@@ -54,6 +54,9 @@ def job(ctx, verb, patterns) -> int:
             nested = _run_nested(ctx, unit, verb)
             code = code or nested
             continue
+        if unit.backend == "native":
+            from shim.verbs.system import warn_if_changed
+            warn_if_changed(ctx, manager, unit)     # "changed on disk": daemon-reload needed
         try:
             kind = None
             if unit.found and os.geteuid() == 0 and (unit.backend == "target"
