@@ -77,6 +77,8 @@ class Manager:
     def is_masked(self, unit) -> bool:
         for name in unit.names or (unit.id,):
             path = self.mask_path(name)
+            if not os.path.lexists(path):           # most units have no file here at all
+                continue
             try:
                 if os.path.realpath(path) == "/dev/null" or (os.path.isfile(path) and
                                                              os.path.getsize(path) == 0):

@@ -79,8 +79,14 @@ class Inspector:
         self.masked = masked              # callable(unit) -> bool
         self._snapshot = None
         self._records = None
+        self._mounts = None
 
     # --- shared, lazily ------------------------------------------------------------------------
+    def _cgroup2_mounts(self) -> list:
+        if self._mounts is None:
+            self._mounts = cgroup2_mounts(self.ctx)     # once per command, not per unit
+        return self._mounts
+
     def snapshot(self, fresh: bool = False) -> Snapshot:
         if self._snapshot is None or fresh:
             self._snapshot = Snapshot.take(self.ctx.proc)
@@ -124,7 +130,7 @@ class Inspector:
             ref = ProcessRef(record.control.pid, record.control.starttime)
             if ref.alive(self.ctx.proc):
                 rt.control, rt.control_verb = ref, record.control.verb
-        rt.extra_cgroups = tuple(d for m in cgroup2_mounts(self.ctx)
+        rt.extra_cgroups = tuple(d for m in self._cgroup2_mounts()
                                  for d in openrc.cgroup_dirs(m, unit.name))
         self._find_main(rt)
         self._decide_state(rt)
@@ -242,6 +248,11 @@ class Inspector:
         if rt.members is None:
             rt.members = set()        # guards the recursion through pidfile.check
             tracking = self.tracking_for(rt)
+            if tracking.empty and not rt.main_pid and not rt.extra_cgroups:
+                # nothing recorded, no main process, no OpenRC cgroup: by the membership rules
+                # nothing can be a member (no snapshot needed; list-units over 300 unit files)
+                rt.logins, rt.mode = set(), "none"
+                return rt.members
             result = membership.compute(self.snapshot(), tracking, main_pid=rt.main_pid or None,
                                         extra_cgroups=rt.extra_cgroups)
             rt.members, rt.logins, rt.mode = set(result.pids), set(result.logins), result.mode

@@ -212,24 +212,33 @@ class UnitIndex:
         return not_found(unit_id)
 
     # --- all units -----------------------------------------------------------------------------
-    def all(self) -> list:
-        """Every service unit: scripts, and unit files no script shadows (sorted by name)."""
+    def all(self, native_only=None) -> list:
+        """Every service unit: scripts, and unit files no script shadows (sorted by name).
+        `native_only`: a set of names; unit files not in it are left out unread (list-units
+        without --all needs only the unit files that ever ran: those we hold a record for)."""
+        if native_only is not None:
+            return self._all_units(native_only)
         if self._all is None:
-            scripts = self.scripts()
-            taken = {name for unit in scripts for name in unit.names}
-            native = []
-            shadowed = set() if self.prefer_native else taken   # who wins a shared name
-            for name in self.unit_files().all():
-                if not name.endswith(".service") or name in shadowed or name.endswith("@.service"):
-                    continue
-                unit = self._native(name)
-                if unit is not None and unit.id == name and not (set(unit.names) & shadowed):
-                    native.append(unit)
-            if self.prefer_native:
-                own = {name for unit in native for name in unit.names}
-                scripts = [u for u in scripts if not set(u.names) & own]
-            self._all = sorted(scripts + native, key=lambda u: u.id)
+            self._all = self._all_units(None)
         return self._all
+
+    def _all_units(self, native_only) -> list:
+        scripts = self.scripts()
+        taken = {name for unit in scripts for name in unit.names}
+        native = []
+        shadowed = set() if self.prefer_native else taken   # who wins a shared name
+        for name in self.unit_files().all():
+            if not name.endswith(".service") or name in shadowed or name.endswith("@.service"):
+                continue
+            if native_only is not None and name not in native_only:
+                continue
+            unit = self._native(name)
+            if unit is not None and unit.id == name and not (set(unit.names) & shadowed):
+                native.append(unit)
+        if self.prefer_native:
+            own = {name for unit in native for name in unit.names}
+            scripts = [u for u in scripts if not set(u.names) & own]
+        return sorted(scripts + native, key=lambda u: u.id)
 
     def scripts(self) -> list:
         """Every service unit this machine has a script for (sorted by name)."""

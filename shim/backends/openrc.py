@@ -119,6 +119,8 @@ def unit_from_script(ctx, name: str, path: str, source: str, text: str) -> Unit:
 def service_state(ctx, name: str):
     """OpenRC's own word for the service ('started', 'stopping', ...) or None if it has none."""
     base = ctx.path(RC_SVCDIR)
+    if not os.path.isdir(base):
+        return None                     # no OpenRC here: one stat, not one per state
     for state in STATES:
         if os.path.lexists(os.path.join(base, state, name)):
             return state

@@ -16,10 +16,11 @@ def _matches(patterns, unit_id) -> bool:
     return not patterns or any(names.matches(p, unit_id) for p in patterns)
 
 
-def _listed(manager, patterns):
+def _listed(manager, patterns, native_only=None):
     """Known units in systemd's list order, filtered by --type and the patterns."""
     ctx = manager.ctx
-    units = sorted(manager.index.all() + manager.index.targets(), key=lambda u: names.sort_key(u.id))
+    units = sorted(manager.index.all(native_only) + manager.index.targets(),
+                   key=lambda u: names.sort_key(u.id))
     return [u for u in units if _wanted_type(ctx, u.id) and _matches(patterns, u.id)]
 
 
@@ -27,7 +28,12 @@ def list_units(ctx, verb, patterns) -> int:
     manager = Manager(ctx)
     options = ctx.options
     rows = []
-    for unit in _listed(manager, patterns):
+    native_only = None
+    if not options.all and not options.states and not manager.index.prefer_native:
+        # Only what ran can be listed without --all: a unit file never started is inactive,
+        # so it is not even read (init scripts are, they may run without us).
+        native_only = manager.store.recorded_ids()
+    for unit in _listed(manager, patterns, native_only):
         rt = manager.inspector.inspect(unit)
         if options.states:
             if not {rt.load_state, rt.active_state, rt.sub_state} & set(options.states):
