@@ -404,3 +404,17 @@ def test_a_warm_cache_imports_no_parser(tmp_path):
     assert parser_modules() == {"shim.backends.unitload", "shim.backends.unitparse",
                                 "shim.backends.execline", "shim.backends.envfile"}     # cold
     assert parser_modules() == set()                                                   # warm
+
+
+def test_entries_of_another_parser_are_not_trusted(tmp_path):
+    """An upgraded (or edited) shim parses anew: the entries carry what parsed them."""
+    from shim.core.config import UnitConfig
+    path = str(tmp_path / "cache")
+    signature = ("x.service", ("x.service",), ("/x", 1, 2, 3, 4), ())
+    cache = UnitCache(path, racy_ns=0)
+    cache.put("x.service", signature, UnitConfig(id="x.service", description="old parser"))
+    cache.flush()
+    assert UnitCache(path, racy_ns=0).get("x.service", signature).description == "old parser"
+    newer = UnitCache(path, racy_ns=0)
+    newer._code = (("backends/unitload.py", 1, 1),)
+    assert newer.get("x.service", signature) is None

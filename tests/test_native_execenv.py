@@ -67,14 +67,10 @@ def test_limit_nice_takes_nice_levels_or_the_raw_value(tmp_path):
     assert resource.RLIMIT_NICE not in limits_of(extras) and warnings
 
 
-@pytest.mark.xfail(strict=True, reason="the loader parses LimitNICE=+5 with int(): the '+' that "
-                   "makes it a nice level is gone (raw 5 instead of 20 - 5)")
 def test_limit_nice_with_a_plus_is_a_nice_level(tmp_path):
     assert limits_of(execenv.spawn_extras(load(tmp_path, "LimitNICE=+5\n")))[resource.RLIMIT_NICE] == (15, 15)
 
 
-@pytest.mark.xfail(strict=True, reason="the loader floors LimitCPU= time spans; rlimit_parse_sec "
-                   "rounds up (DIV_ROUND_UP)")
 def test_limit_cpu_rounds_a_time_span_up(tmp_path):
     assert limits_of(execenv.spawn_extras(load(tmp_path, "LimitCPU=1500ms\n")))[resource.RLIMIT_CPU] == (2, 2)
 
@@ -90,9 +86,6 @@ def test_nice_and_bad_values_never_raise(tmp_path):
 
 # --- StandardOutput=/StandardError= -------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="the loader keeps StandardOutput=/StandardError= as "
-                   "written: no warning for a value systemd refuses or rewrites "
-                   "(execenv.parse_output() tells which)")
 def test_the_loader_warns_about_output_settings_as_systemd(tmp_path):
     config = load(tmp_path, "StandardOutput=bogus\nStandardError=syslog\n")
     assert any(w.endswith(":3: Failed to parse output specifier, ignoring: bogus")

@@ -153,6 +153,7 @@ class UnitCache:
         self._decoded = {}              # unit id -> (signature, UnitConfig) used this command
         self._dirty = False
         self.hits = self.misses = 0     # for tests and the benchmark
+        self._code = None
 
     def _entries(self) -> dict:
         if self._raw is None:
@@ -166,8 +167,25 @@ class UnitCache:
             return {}
         return entries
 
+    def code(self):
+        """What parsed the entries: (size, mtime_ns) of the parser's own source files. An upgraded
+        or edited shim parses anew instead of trusting what an older parser made of a file."""
+        if self._code is None:
+            here = os.path.dirname(os.path.abspath(__file__))
+            parts = []
+            for name in ("backends/unitload.py", "backends/unitparse.py", "backends/execline.py",
+                         "backends/envfile.py", "backends/native.py", "core/config.py"):
+                try:
+                    st = os.stat(os.path.join(os.path.dirname(here), name))
+                    parts.append((name, st.st_size, st.st_mtime_ns))
+                except OSError:
+                    parts.append((name, 0, 0))
+            self._code = tuple(parts)
+        return self._code
+
     def get(self, unit_id: str, signature):
         """The cached UnitConfig for exactly this signature, else None."""
+        signature = (self.code(), signature)
         hit = self._decoded.get(unit_id)
         if hit is None:
             blob = self._entries().get(unit_id)
@@ -186,8 +204,10 @@ class UnitCache:
         return None
 
     def put(self, unit_id: str, signature, config) -> None:
+        racy = is_racy(signature, time.time_ns(), self.racy_ns)
+        signature = (self.code(), signature)
         self._decoded[unit_id] = (signature, config)
-        if not self.writable or is_racy(signature, time.time_ns(), self.racy_ns):
+        if not self.writable or racy:
             return
         fields = encode(config)
         if fields is None:

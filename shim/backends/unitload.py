@@ -138,8 +138,13 @@ def _parse_limit_value(kind: str, text: str) -> int:
         if text.endswith("B") and text[-2:-1] in mult:
             return int(text[:-2]) * mult[text[-2]]
         return int(text)
-    if kind == "CPU":
-        return parse_timespan(text) // USEC if not text.isdigit() else int(text)
+    if kind == "CPU":           # rlimit_parse_sec(): a time span rounds up to whole seconds
+        return -(-parse_timespan(text) // USEC) if not text.isdigit() else int(text)
+    if kind == "NICE" and text[:1] in ("+", "-"):
+        level = int(text)       # rlimit_parse_nice(): a signed number is a nice level
+        if not -20 <= level <= 19:
+            raise ValueError(text)
+        return 20 - level       # the kernel's raw 1..40
     if kind == "RTTIME":
         return parse_timespan(text, 1) if not text.isdigit() else int(text)
     return int(text)
@@ -184,6 +189,26 @@ class Loader:
         self.warn(a, msg)
         if self.fatal is None:
             self.fatal = msg
+
+    def standard_stream(self, a, key, value):
+        """A StandardInput=/Output=/Error= value as systemd 252 takes it: refused ones keep the
+        default (with its warning), the obsolete syslog kinds become journal."""
+        from shim.engine.execenv import parse_input, parse_output    # pure parsers
+        if key == "StandardInput":
+            if parse_input(value) is None:
+                self.warn(a, "Failed to parse input specifier, ignoring: %s" % value)
+                return None
+            return value
+        if parse_output(value) is None:
+            self.warn(a, "Failed to parse output specifier, ignoring: %s" % value)
+            return None
+        if value in ("syslog", "syslog+console"):
+            updated = value.replace("syslog", "journal")
+            self.warn(a, "Standard output type %s is obsolete, automatically updating to %s. "
+                         "Please update your unit file, and consider removing the setting "
+                         "altogether." % (value, updated))
+            return updated
+        return value
 
     def spec(self, a, text):
         """Resolve specifiers; None (with a warning) when unresolvable."""
@@ -596,6 +621,8 @@ class Loader:
                 self.warn(a, "Failed to parse nice priority '%s', ignoring: Invalid argument" % v)
         elif k in ("StandardInput", "StandardOutput", "StandardError"):
             r = self.spec(a, v)
+            if r is not None:
+                r = self.standard_stream(a, k, r)
             if r is not None:
                 self.v["standard_" + k[8:].lower()] = r
         elif k == "ExitType":
