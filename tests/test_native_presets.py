@@ -46,3 +46,12 @@ def test_no_preset_files_means_enabled(root):
     r = root.run("preset", "--preset-mode=disable-only", "plain")
     assert (r.rc, r.err) == (0, ""), r
     assert root.run("is-enabled", "plain").out.strip() == "disabled"
+
+
+def test_list_unit_files_preset_column(root):
+    install = "[Service]\nExecStart=/bin/sleep 1000\n[Install]\nWantedBy=multi-user.target\n"
+    unit(root, "pa.service", install)
+    unit(root, "pb.service", install)
+    preset_file(root, "50-x.preset", "disable pb.service\n")
+    rows = root.run("list-unit-files", "--no-legend", "pa.service", "pb.service").out.split()
+    assert rows == ["pa.service", "disabled", "enabled", "pb.service", "disabled", "disabled"], rows

@@ -76,7 +76,8 @@ def list_unit_files(ctx, verb, patterns) -> int:
         state = manager.unit_file_state(unit)
         if options.states and state not in options.states:
             continue
-        preset = "enabled" if state in ("enabled", "disabled", "masked") else ""
+        preset = (manager.unit_file_preset(unit) or "enabled") \
+            if state in ("enabled", "disabled", "masked") else ""
         rows.append([unit.id, state, preset])
     if not rows:
         return 1                     # v246+: nothing listed is an error (no message)
