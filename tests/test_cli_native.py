@@ -159,6 +159,9 @@ def test_bad_setting_refused(root):
     assert (r.rc, r.err) == (1, "Failed to start bad.service: Unit bad.service has a bad unit file "
                                 "setting.\nSee system logs and 'systemctl status bad.service' for details.\n")
     assert root.run("show", "-P", "LoadState", "bad").out == "bad-setting\n"
+    status = root.run("status", "bad")
+    assert "     Loaded: bad-setting (Reason: Unit bad.service has a bad unit file setting.)\n" \
+        in status.out, status
 
 
 def test_script_wins_unless_native_is_preferred(root):

@@ -159,8 +159,12 @@ def block(unit, rt, *, unit_file_state: str, processes, log_lines, utf8: bool, p
         title += " - " + unit.description
     lines.append(title)
 
-    if rt.load_state == "masked":
-        lines.append("     Loaded: masked (Reason: Unit %s is masked.)" % unit.id)
+    reasons = {"masked": "Unit %s is masked.", "not-found": "Unit %s not found.",
+               "bad-setting": "Unit %s has a bad unit file setting.",
+               "error": "Unit %s failed to load properly, please adjust/correct and reload "
+                        "service manager."}
+    if rt.load_state in reasons:
+        lines.append("     Loaded: %s (Reason: %s)" % (rt.load_state, reasons[rt.load_state] % unit.id))
     elif unit.source_path:
         state = unit_file_state
         preset = "; preset: %s" % (preset or "enabled") if state in ("enabled", "disabled") else ""
