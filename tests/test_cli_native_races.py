@@ -248,7 +248,7 @@ def box(root):
 def test_stop_racing_a_main_that_exits_on_its_own(box):
     svc(box, "race.service", "Restart=on-failure\nRestartSec=100ms\n"
         "ExecStart=/bin/sh -c 'sleep 0.3; exit 1'\n")
-    for delay in (0.2, 0.28, 0.3, 0.32, 0.36, 0.45):
+    for delay in (0.25, 0.3, 0.33, 0.4):
         assert box.run("start", "race").rc == 0
         time.sleep(delay)
         r = box.run("stop", "race")
@@ -337,7 +337,7 @@ def test_keeper_sigkilled_while_waiting_for_ready(box):
     assert "Traceback" not in err and "internal error" not in err, err
     assert rc == 1 and time.monotonic() - began < 15, (rc, out, err)   # not the 30 s timeout
     assert query(box, "is-active", "nr") in ("failed", "inactive")
-    assert nothing_left(box), box.tagged()          # the orphaned main process is not left running
+    assert nothing_left(box, timeout=3), box.tagged()          # the orphaned main process is not left running
     assert_log_clean(box, "nr")
 
 
@@ -354,7 +354,7 @@ def test_keeper_sigkilled_during_the_restart_sec_wait(box):
     assert b"shim.engine.afterexit" in cmdline(waiting)
     os.kill(waiting, signal.SIGKILL)
     # systemd's restart timer lives in PID 1: the restart comes all the same
-    assert wait_for(lambda: query(box, "is-active", "rw") == "active", timeout=8), \
+    assert wait_for(lambda: query(box, "is-active", "rw") == "active", timeout=5), \
         box.run("status", "rw").out
     assert prop(box, "rw", "NRestarts") == "1"
 
@@ -404,8 +404,8 @@ def test_unit_file_deleted_before_the_main_exits(box):
     os.unlink(path)
     # systemd (no daemon-reload): the loaded unit finishes its run: the leftover killed,
     # ExecStopPost= run, failed with exit-code
-    assert wait_for(lambda: os.path.exists(post), timeout=5)
-    assert wait_for(lambda: not box.tagged(), timeout=5), box.tagged()
+    assert wait_for(lambda: os.path.exists(post), timeout=3)
+    assert wait_for(lambda: not box.tagged(), timeout=3), box.tagged()
 
 
 def test_unit_file_broken_before_the_main_exits(box):
@@ -733,7 +733,7 @@ def test_oneshot_with_restart_on_failure_retries_up_to_the_limit(box):
         unit_section="StartLimitBurst=3\nStartLimitIntervalSec=30\n")
     r = box.run("start", "os")
     assert r.rc == 1, r
-    assert wait_for(lambda: len(open(count).read().split()) >= 3, timeout=10), open(count).read()
+    assert wait_for(lambda: len(open(count).read().split()) >= 3, timeout=4), open(count).read()
     assert settled(box, "os", ("failed",))
     assert open(count).read().split() == ["run"] * 3
     assert prop(box, "os", "Result") == "exit-code"
@@ -778,3 +778,136 @@ def test_hanging_stop_post_on_stop_times_out(box):
     # systemd: 'State 'stop-post' timed out. Terminating.', then failed with Result=timeout
     assert query(box, "is-failed", "hs") == "failed", box.run("status", "hs").out
     assert prop(box, "hs", "Result") == "timeout"
+
+
+# --- more races around the automatic restart --------------------------------------------------
+def test_stop_during_the_automatic_restarts_slow_start(box):
+    """The restart's start job (run by afterexit, under the unit's lock) is slow: a stop that
+    comes in then waits for it and stops the new run; nothing comes back."""
+    pre = os.path.join(box.path, "pre")
+    _fails_once(box, "ss", "100ms")
+    with open(os.path.join(box.path, "lib/systemd/system/ss.service"), "a") as handle:
+        handle.write("ExecStartPre=/bin/sh -c '[ -e %s ] && sleep 1.5; touch %s'\n" % (pre, pre))
+    assert box.run("start", "ss").rc == 0
+    assert wait_for(lambda: any(b"sleep\x001.5" in cmdline(p) for p in box.tagged()), timeout=5), \
+        box.run("status", "ss").out
+    assert query(box, "is-active", "ss") == "activating"
+    r = box.run("stop", "ss")
+    assert (r.rc, r.err) == (0, ""), r
+    assert settled(box, "ss", ("inactive", "failed")), box.run("status", "ss").out
+    time.sleep(0.5)
+    assert query(box, "is-active", "ss") in ("inactive", "failed")
+    assert nothing_left(box), box.tagged()
+    assert_log_clean(box, "ss")
+
+
+def test_kill_during_the_restart_sec_wait_does_not_cancel_the_restart(box):
+    _fails_once(box, "kr", "1")
+    assert box.run("start", "kr").rc == 0
+    assert wait_for(lambda: "activating (auto-restart)" in box.run("status", "kr").out, timeout=5)
+    r = box.run("kill", "-s", "KILL", "--kill-whom=all", "kr")
+    assert "Traceback" not in r.err
+    # nothing of the unit runs; the process waiting to restart it is no member of it
+    assert wait_for(lambda: query(box, "is-active", "kr") == "active", timeout=5), \
+        box.run("status", "kr").out
+    assert prop(box, "kr", "NRestarts") == "1"
+    assert box.run("stop", "kr").rc == 0
+    assert nothing_left(box)
+
+
+def test_start_while_afterexit_finishes_the_run(box):
+    post = os.path.join(box.path, "post")
+    svc(box, "sf.service", "ExecStart=/bin/sh -c '[ -e %s ] && exec sleep 1000; sleep 0.2; exit 1'\n"
+        "ExecStopPost=/bin/sh -c 'sleep 1; touch %s'\n" % (post, post))
+    assert box.run("start", "sf").rc == 0
+    assert wait_for(lambda: any(b"sleep 1;" in cmdline(p) for p in box.tagged()), timeout=5)
+    r = box.run("start", "sf")                   # waits for the run's end, then starts afresh
+    assert (r.rc, r.err) == (0, ""), r
+    assert os.path.exists(post)
+    assert wait_for(lambda: query(box, "is-active", "sf") == "active", timeout=5), \
+        box.run("status", "sf").out
+    time.sleep(0.5)
+    main = main_pid(box, "sf")
+    assert main and box.tagged() == [main], box.tagged()
+    assert box.run("stop", "sf").rc == 0
+    assert nothing_left(box)
+
+
+@pytest.mark.xfail(strict=True, reason="stop of a notify unit still waiting for READY=1 blocks on the "
+                   "unit's lock behind the start job until TimeoutStartSec= passes; systemd cancels "
+                   "the start job and stops at once (shim/engine/jobs.py: jobs serialise on the lock)")
+def test_stop_while_a_notify_start_waits_for_ready(box):
+    svc(box, "sw.service", "Type=notify\nTimeoutStartSec=6\nExecStart=%s\n"
+        % notify_cmd(box, "sleep:1000"))
+    r = box.run("start", "--no-block", "sw")
+    assert r.rc == 0, r
+    assert wait_for(lambda: box.tagged(), timeout=5)
+    assert query(box, "is-active", "sw") == "activating"
+    began = time.monotonic()
+    r = box.run("stop", "sw")
+    assert (r.rc, r.err) == (0, ""), r
+    assert time.monotonic() - began < 3, time.monotonic() - began
+    assert settled(box, "sw", ("inactive", "failed")), box.run("status", "sw").out
+    assert nothing_left(box), box.tagged()
+    assert_log_clean(box, "sw")
+
+
+def test_restart_always_comes_back_after_a_clean_kill(box):
+    """systemctl kill (SIGTERM) is a clean end: Restart=always restarts after it too."""
+    svc(box, "ck.service", "Restart=always\nRestartSec=100ms\nExecStart=/bin/sleep 1000\n")
+    assert box.run("start", "ck").rc == 0
+    first = main_pid(box, "ck")
+    assert box.run("kill", "ck").rc == 0
+    assert wait_for(lambda: main_pid(box, "ck") not in (0, first), timeout=5), \
+        box.run("status", "ck").out
+    assert prop(box, "ck", "NRestarts") == "1"
+    assert box.run("stop", "ck").rc == 0
+    assert nothing_left(box)
+
+
+def test_repeated_restarts_racing_a_crashing_main(box):
+    svc(box, "rr.service", "Restart=always\nRestartSec=0\n"
+        "ExecStart=/bin/sh -c 'sleep 0.$$$$ 2>/dev/null || sleep 0.2; exit 1'\n",
+        unit_section="StartLimitBurst=0\n")
+    for _ in range(6):
+        r = box.run("restart", "rr")
+        assert r.rc == 0, r
+        time.sleep(0.15)
+    assert box.run("stop", "rr").rc == 0
+    assert settled(box, "rr", ("inactive", "failed")), box.run("status", "rr").out
+    assert nothing_left(box), (box.tagged(), shim_processes())
+    assert_log_clean(box, "rr")
+
+
+@needs_pidns
+def test_keeper_pid_reused_by_a_bystander(box):
+    """The keeper dies and a bystander (with a child) gets its PID: it is not the unit's keeper,
+    its child is no member, and stop and kill reach neither."""
+    svc(box, "kr2.service", "ExecStart=/bin/sleep 1000\n")
+    assert box.run("start", "kr2").rc == 0
+    keeper = keeper_of(box, "kr2")
+    assert keeper
+    os.kill(keeper, signal.SIGKILL)
+    assert wait_for(lambda: gone(keeper), timeout=5)
+    env = dict(os.environ, SHIM_TEST_TAG=box.tag)
+    bystander = None
+    for _ in range(20):
+        with open(NS_LAST_PID, "w") as handle:
+            handle.write(str(keeper - 1))
+        bystander = subprocess.Popen(["/bin/sh", "-c", "sleep 100000 & wait"], env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        box.extra_pids.append(bystander)
+        if bystander.pid == keeper:
+            break
+    assert bystander.pid == keeper, "could not get PID %d back" % keeper
+    assert wait_for(lambda: len(box.tagged()) == 3)         # main, bystander, its sleep
+    theirs = [p for p in box.tagged() if ppid(p) == bystander.pid]
+    assert box.run("kill", "-s", "KILL", "--kill-whom=all", "kr2").rc == 0
+    time.sleep(0.3)
+    assert bystander.poll() is None and all(pid_alive(p) for p in theirs)
+    r = box.run("stop", "kr2")
+    assert r.rc == 0, r
+    time.sleep(0.3)
+    assert bystander.poll() is None and all(pid_alive(p) for p in theirs), \
+        "stop or kill reached the process that reused the keeper's PID, or its child"
