@@ -32,7 +32,8 @@ needs_pidns = pytest.mark.skipif(not IN_PIDNS, reason="needs the suite's own PID
 # sd_notify in a few lines. Each argument is one step: "hex:..." sends those bytes as one datagram
 # (so that garbage survives the unit file's quoting), "sleep:S" sleeps, "flood:N:TEXT" sends N
 # datagrams (# in TEXT becomes the count), "fork-flood:N" sends N from a child (not the main
-# process), "big:N:HEX" sends HEX's bytes followed by N bytes of "x". Then it stays.
+# process), "big:N:HEX" sends HEX's bytes followed by N bytes of "x", "parent" names its parent
+# (the keeper) in MAINPID= with READY=1. Then it stays.
 SENDER = r"""
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -53,6 +54,8 @@ for arg in sys.argv[1:]:
                 s.send(b"STATUS=child")
             os._exit(0)
         os.wait()
+    elif kind == "parent":
+        s.send(b"MAINPID=%d\nREADY=1" % os.getppid())
     elif kind == "big":
         count, _, head = rest.partition(":")
         s.send(bytes.fromhex(head) + b"x" * int(count))
@@ -580,6 +583,26 @@ def test_notify_mainpid_pid1_or_dead_is_refused(box, target):
     if impostor is not None:
         assert impostor.poll() is None, "the bystander holding the dead MAINPID= was signalled"
     assert_log_clean(box, "mp")
+
+
+@pytest.mark.xfail(strict=True, reason="MAINPID= naming the keeper (the sender's parent) is accepted: "
+                   "the keeper becomes Main PID and kill --kill-whom=main SIGKILLs it, leaving the "
+                   "service unsupervised (shim/proc/anchor.py _Keeper._service checks only pid > 1; "
+                   "systemd refuses the manager itself)")
+def test_notify_mainpid_naming_the_keeper_is_refused(box):
+    """systemd refuses a MAINPID= that names the manager itself; here that is the keeper, which
+    must never become the main process (kill --kill-whom=main would end it)."""
+    svc(box, "mk.service", "Type=notify\nTimeoutStartSec=5\nExecStart=%s\n" % notify_cmd(box, "parent"))
+    assert box.run("start", "mk").rc == 0
+    sender_pid = [p for p in box.tagged() if b"sender.py" in cmdline(p)][0]
+    keeper = ppid(sender_pid)
+    assert b"shim.proc.anchor" in cmdline(keeper)
+    assert main_pid(box, "mk") == sender_pid
+    assert box.run("kill", "-s", "KILL", "--kill-whom=main", "mk").rc == 0
+    assert wait_for(lambda: gone(sender_pid), timeout=5)
+    assert settled(box, "mk", ("failed",)), box.run("status", "mk").out
+    assert prop(box, "mk", "Result") == "signal"
+    assert nothing_left(box)
 
 
 @pytest.mark.xfail(strict=True, reason="MAINPID= from an unprivileged (User=nobody) sender naming a "
