@@ -24,7 +24,8 @@ from shim.units import Unit
 # bring in enum, more than a tenth of Python's start-up; tests/test_cli_startup.py checks them).
 CLEAN_SIGNALS = frozenset({1, 2, 15, 13})
 _CONTROL_STATES = {"start": ("activating", "start"), "stop": ("deactivating", "stop"),
-                   "reload": ("reloading", "reload"), "restart": ("activating", "start")}
+                   "reload": ("reloading", "reload"), "restart": ("activating", "start"),
+                   "stop-post": ("deactivating", "stop-post")}
 
 
 class Runtime(Plain):
@@ -265,9 +266,17 @@ class Inspector:
             rt.active_state, rt.sub_state = _CONTROL_STATES.get(rt.control_verb, ("activating", "start"))
             rt.since = record.active_since or time.time()
             return
-        if record.state == "auto-restart":         # Restart='s next start is due
-            rt.active_state, rt.sub_state = "activating", "auto-restart"
+        if record.state == "auto-restart" and not self._restart_overdue(rt):
+            rt.active_state, rt.sub_state = "activating", "auto-restart"   # Restart='s start is due
             rt.since = record.inactive_since
+            return
+        if record.state == "auto-restart":
+            # Whoever waited out RestartSec= (the keeper's after-exit step) is gone and the
+            # restart will not come: the run's own end is the truth, and `start` works again.
+            rt.active_state = rt.sub_state = "failed" if record.result != "success" else "inactive"
+            if rt.active_state == "inactive":
+                rt.sub_state = "dead"
+            rt.result, rt.since = record.result, record.inactive_since
             return
         openrc_state = openrc.service_state(self.ctx, unit.name)
         running = bool(rt.main) or bool(self.members(rt))
@@ -321,6 +330,12 @@ class Inspector:
         else:
             rt.active_state, rt.sub_state = "inactive", "dead"
             rt.since = record.inactive_since
+
+    def _restart_overdue(self, rt: Runtime) -> bool:
+        """An automatic restart that should have begun more than 5 s ago (RestartSec= past)."""
+        config = rt.unit.extra.get("config") if rt.unit.backend == "native" else None
+        delay = config.restart_usec / 1e6 if config is not None else 0.1
+        return time.time() > rt.record.inactive_since + delay + 5.0
 
     def _main_ended(self, rt: Runtime) -> bool:
         """The keeper reaped the main process and wrote down how it ended: decide as systemd

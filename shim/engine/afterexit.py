@@ -126,16 +126,16 @@ def handle(manager, unit, invocation: str) -> None:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    log_fd = None
-    if "--log-fd" in argv:
-        at = argv.index("--log-fd")
-        try:
-            log_fd = int(argv[at + 1])
-        except (IndexError, ValueError):
-            pass
-        del argv[at:at + 2]
+    options = {}
+    for name in ("--log-fd", "--log-pid", "--log-name"):
+        if name in argv:
+            at = argv.index(name)
+            options[name] = argv[at + 1] if at + 1 < len(argv) else ""
+            del argv[at:at + 2]
+    log_fd = int(options["--log-fd"]) if options.get("--log-fd", "").isdigit() else None
     if len(argv) != 2:
-        sys.stderr.write("usage: python3 -m shim.engine.afterexit UNIT INVOCATION_ID [--log-fd N]\n")
+        sys.stderr.write("usage: python3 -m shim.engine.afterexit UNIT INVOCATION_ID "
+                         "[--log-fd N] [--log-pid PID] [--log-name NAME]\n")
         return 2
     unit_id, invocation = argv
     from shim.manager import Manager
@@ -146,8 +146,11 @@ def main(argv=None) -> int:
     pump = None
     if log_fd is not None:
         from shim.proc.anchor import _Log
-        config_log = _Log(store.log_path(unit_id), unit_id.rsplit(".", 1)[0],
+        config_log = _Log(store.log_path(unit_id),
+                          options.get("--log-name") or unit_id.rsplit(".", 1)[0],
                           console=store.console_path(), unit=unit_id)
+        if options.get("--log-pid", "").isdigit():
+            config_log.pid = int(options["--log-pid"])   # the lines keep their process's name
         pump = threading.Thread(target=_pump, args=(log_fd, config_log), daemon=True)
         pump.start()
     try:

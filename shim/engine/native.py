@@ -153,8 +153,16 @@ class NativeRunner(Runner):
             extra["MAINPID"] = str(main_pid)
         kept = None
         outcome = "success"
+        # NotifyAccess=exec/all: control processes may talk to the keeper's socket too
+        self._notify_socket = ""
+        if config.notify_access in ("exec", "all") and self.rt is not None and \
+                self.rt.tracking.keeper is not None and verb != "start":
+            self._notify_socket = os.path.join(self.store.directory, "notify",
+                                               str(self.rt.tracking.keeper.pid))
         for command, role, key in self._steps(verb):
             self._key = key
+            if self._notify_socket and not (role == "main" and config.type != "oneshot"):
+                extra["NOTIFY_SOCKET"] = self._notify_socket
             keep = role == "main" and config.type != "oneshot"
             ready = ("notify" if config.type == "notify" else
                      "exec" if config.type in SIMPLE_TYPES else "exit") if keep else "exit"
@@ -162,6 +170,9 @@ class NativeRunner(Runner):
                                         keep=keep, ready=ready, cgroup=cgroup)
             if keep:
                 kept = result
+                if result.keeper is not None and config.notify_access in ("exec", "all"):
+                    self._notify_socket = os.path.join(self.store.directory, "notify",
+                                                       str(result.keeper.pid))
             elif role == "main" and result.control is not None:
                 # a oneshot: the ExecStart= that ran is its main process (Main PID: ... (code=))
                 killed = result.signal or (9 if result.timed_out else 0)
@@ -199,7 +210,7 @@ class NativeRunner(Runner):
             if config.watchdog_usec and config.watchdog_usec < 2 ** 63:
                 extra["watchdog_usec"] = config.watchdog_usec
         extra["on_exit"] = [sys.executable, "-S", "-s", "-m", "shim.engine.afterexit", unit.id,
-                            self._invocation]
+                            self._invocation, "--log-name", self._log_name]
         env = {k: v for k, v in self.ctx.env.items() if k.startswith("SYSTEMCTL_SHIM_")}
         env.update(PATH=DEFAULT_PATH, PYTHONPATH=capture.keeper_pythonpath(),
                    LANG=self.ctx.env.get("LANG") or "C.UTF-8")
@@ -227,6 +238,7 @@ class NativeRunner(Runner):
             timeout = config.timeout_stop_usec / 1e6 if 0 < config.timeout_stop_usec < 2 ** 63 else None
         else:
             timeout = config.timeout_start_usec / 1e6 if 0 < config.timeout_start_usec < 2 ** 63 else None
+        self._log_name = os.path.basename(command.path)
         try:
             argv = self.argv(command, env)
             result = capture.run_captured(
@@ -273,8 +285,39 @@ class NativeRunner(Runner):
 
     # --- jobs ----------------------------------------------------------------------------------
     def start(self, automatic: bool = False):
-        """One start of the unit. `automatic`: Restart='s, from the keeper's after-exit
-        handling (the rate limit then ends the unit with its last result, as systemd does)."""
+        """A start job. A start that fails is retried as Restart= says (after RestartSec=,
+        within the start rate limit), the job going on meanwhile as systemd's does (the unit is
+        activating (auto-restart) between tries); then it fails with the last run's result."""
+        while True:
+            try:
+                return self._start_once(automatic)
+            except _LimitHit as hit:
+                raise JobFailed(hit.result) from None
+            except JobFailed as failed:
+                if not self._retry_after(failed.result):
+                    raise
+                automatic = True
+
+    def _retry_after(self, result: str) -> bool:
+        config, store, unit = self.config, self.store, self.unit
+        record = store.load(unit.id)
+        ended = record.main_exit or {}
+        if result in ("start-limit-hit", "resources", "protocol") or record.state != "failed" or \
+                not restart.shall_restart(config, result, ended.get("code", ""), ended.get("status", 0)):
+            return False
+        enter(record, "auto-restart")
+        store.save(unit.id, record)
+        time.sleep(config.restart_usec / 1e6)
+        record = store.load(unit.id)
+        record.n_restarts += 1
+        store.save(unit.id, record)
+        _log(store.log_path(unit.id), "%s: Scheduled restart job, restart counter is at %d."
+             % (unit.id, record.n_restarts))
+        return True
+
+    def _start_once(self, automatic: bool):
+        """One start of the unit. `automatic`: Restart='s (the rate limit then ends the unit
+        with its last result, as systemd does)."""
         unit, config, store = self.unit, self.config, self.store
         if config.dynamic_user and not config.user:
             # Never run as root what asked for a transient unprivileged user.
@@ -294,7 +337,7 @@ class NativeRunner(Runner):
             record.result, record.inactive_since = result, now
             store.save(unit.id, record)
             _log(log, "Failed to start %s." % self.title())
-            raise JobFailed(result)
+            raise _LimitHit(result)
         record.start_times = tuple(restart.recent_starts(config, tuple(record.start_times) + (now,), now))
         record.execs = ()                             # a new run: its own Process: lines
         base = cgroup_base(self.ctx)
@@ -429,7 +472,11 @@ class NativeRunner(Runner):
             result = restart.main_result(self.config, main_exit["code"], main_exit["status"])
         if timed_out:
             result = "timeout"
-        self._run("stop-post", record, extra_env=self._result_env(result, main_exit))
+        _, _, post = self._run("stop-post", record, extra_env=self._result_env(result, main_exit))
+        if post == "timeout":
+            _log(log, "%s: State 'stop-post' timed out. Terminating." % unit.id)
+            if result == "success":
+                result = "timeout"          # the run's first failure stays its result
         if tracking.cgroup:
             cgroups.remove(tracking.cgroup)
         self.remove_directories(self.restarting if restarting is None else restarting)
@@ -521,6 +568,10 @@ class NativeRunner(Runner):
             execenv.remove_runtime_directories(self.ctx, self.config, restarting=restarting)
         except OSError:
             pass
+
+
+class _LimitHit(JobFailed):
+    """The start rate limit refused a start (its result: the unit's)."""
 
 
 class _DirectoryFailed(Exception):

@@ -35,6 +35,10 @@ from shim.proc.identity import ProcessRef
 LOGINUID_UNSET = "4294967295"      # (uid_t) -1: "no login", set in the child so that a login
                                    # started inside the service later is told apart by pam_loginuid
 TERM_GRACE = 5.0                   # seconds between SIGTERM and SIGKILL for a command that timed out
+RATE_INTERVAL, RATE_BURST = 30.0, 10000    # journald's defaults, per unit's log, and at most
+RATE_BYTES = 192 * 1024                    # this much text per interval: less than the log's
+                                           # rotation size, so a flood never rotates away what
+                                           # the shim itself said about the unit
 
 
 class _Timeout(Exception):
@@ -263,6 +267,7 @@ class _Log:
         self.partial = b""
         self.pid = 0
         self.unit = unit or name
+        self.window, self.count, self.bytes, self.suppressed = time.monotonic(), 0, 0, 0
         self.console = -1
         if console:
             # The container's PID 1 asked for a copy (`docker logs`): never block on it, a full
@@ -279,7 +284,26 @@ class _Log:
         if len(self.partial) > 4096:             # an endless line is cut, as journald does
             lines.append(self.partial)
             self.partial = b""
-        self._write(lines)
+        self._write(self._rate_limited(lines))
+
+    def _rate_limited(self, lines) -> list:
+        """journald's per-service rate limit (RateLimitIntervalSec=30s, RateLimitBurst=10000),
+        plus RATE_BYTES: a firehose cannot rotate away what the shim logs about the unit."""
+        now = time.monotonic()
+        notice = []
+        if now - self.window >= RATE_INTERVAL:
+            if self.suppressed:
+                notice = [b"Suppressed %d messages from %s" % (self.suppressed, self.unit.encode())]
+            self.window, self.count, self.bytes, self.suppressed = now, 0, 0, 0
+        kept = []
+        for line in lines:
+            if self.count >= RATE_BURST or self.bytes + len(line) > RATE_BYTES:
+                self.suppressed += 1
+                continue
+            self.count += 1
+            self.bytes += len(line) + 1
+            kept.append(line)
+        return notice + kept
 
     def close(self) -> None:
         if self.partial:
@@ -349,18 +373,53 @@ class _Keeper:
                                            self._is_ours, self._log_line)
             for fields in messages:
                 self.notify.apply(fields)
-                pid = self.notify.state["mainpid"]
-                if "MAINPID" in fields and pid > 1 and (self.main is None or pid != self.main.pid):
-                    ref = ProcessRef.of(pid, self.spec.get("proc_root", "/proc"))
-                    if ref is not None:
-                        self.main = ref
-                        self.notify.state["mainstart"] = ref.starttime
-                        _notify_module().write_state(self.notify.state_path, self.notify.state)
+                if "MAINPID" in fields:
+                    self._new_main(fields)
         return messages
 
+    def _new_main(self, fields) -> None:
+        """MAINPID=, as systemd's service_is_suitable_main_pid(): never PID 1 or this keeper,
+        never a dead process, and a process outside the unit only on root's word ("Supervising
+        process X which is not our child"); otherwise refused, the main process unchanged."""
+        text = fields["MAINPID"].strip()
+        pid = int(text) if text.isdigit() else 0
+        unit = self.spec.get("unit", "")
+        if self.main is not None and pid == self.main.pid:
+            return
+        if pid <= 1 or pid == os.getpid():
+            self._log_line("%s: New main PID %d %s, refusing." % (
+                unit, pid, "is the manager" if pid else "is invalid"))
+            return
+        ref = ProcessRef.of(pid, self.spec.get("proc_root", "/proc"))
+        if ref is None:
+            self._log_line("%s: New main PID %d does not exist or is a zombie." % (unit, pid))
+            return
+        if not self._is_ours(pid):
+            if fields.get("\0uid") != 0:
+                self._log_line("%s: New main PID %d does not belong to service, refusing."
+                               % (unit, pid))
+                return
+            self._log_line("%s: Supervising process %d which is not our child. We'll most "
+                           "likely not notice when it exits." % (unit, pid))
+        self.main = ref
+        self.notify.state["mainpid"], self.notify.state["mainstart"] = pid, ref.starttime
+        _notify_module().write_state(self.notify.state_path, self.notify.state)
+
     def _is_ours(self, pid: int) -> bool:
-        """A descendant of this keeper (NotifyAccess=all)."""
+        """A process of the unit: a descendant of this keeper, or one of this invocation's
+        control processes (NotifyAccess=exec/all; they run under other anchors and carry the
+        unit's INVOCATION_ID)."""
         proc_root = self.spec.get("proc_root", "/proc")
+        if self._below_us(pid, proc_root):
+            return True
+        marker = ("INVOCATION_ID=%s" % self.spec["env"].get("INVOCATION_ID", "")).encode()
+        try:
+            with open("%s/%d/environ" % (proc_root, pid), "rb") as handle:
+                return len(marker) > 14 and marker in handle.read(1 << 20).split(b"\0")
+        except OSError:
+            return False
+
+    def _below_us(self, pid: int, proc_root: str) -> bool:
         for _ in range(4096):
             try:
                 with open("%s/%d/stat" % (proc_root, pid), "rb") as handle:
@@ -493,6 +552,8 @@ class _Keeper:
         if self.output_r is not None:
             os.set_inheritable(self.output_r, True)
             argv += ["--log-fd", str(self.output_r)]
+            if self.log is not None:
+                argv += ["--log-pid", str(self.log.pid)]
         try:
             os.execve(argv[0], argv, self.spec.get("on_exit_env") or {})
         except OSError:

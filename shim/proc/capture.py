@@ -99,7 +99,13 @@ def run_captured(argv: List[str], *, env: Dict[str, str], invocation_id: str, cw
         control, (code, timed_out), started = _read_report(report_r, argv, on_spawn)
         after = Snapshot.take(proc_root)
         new = after.descendants([anchor])
-        if ready == "exit":
+        died = started is _DIED
+        if died:
+            started = None
+            root = after.get(control.pid)
+            if root is not None and root.starttime == control.starttime:
+                new = after.descendants([control.pid]) | {control.pid}
+        if ready == "exit" and not died:
             new -= {control.pid if control else 0}      # the finished command itself
         protected = membership.protected_pids(after, os.getpid()) | {anchor}
         alive = {pid for pid in new if not after.get(pid).is_zombie and pid not in protected}
@@ -182,7 +188,14 @@ def _read_report(report_r: int, argv, on_spawn):
                 return control, (0, False), ProcessRef(pid, starttime) if starttime else control
             elif word == "error":
                 raise OSError("cannot run %s: %s" % (argv[0], rest))
+    if control is not None:
+        # The command ran, then its anchor died (SIGKILLed): what it started is still to be
+        # found (from the command itself), and the job ends as if the command was killed.
+        return control, (-9, False), _DIED
     raise OSError("cannot run %s: its anchor process died" % argv[0])
+
+
+_DIED = ProcessRef(0, 0)             # _read_report: the anchor died after the command ran
 
 
 def _main_of(snapshot: Snapshot, members: Set[int], pidfiles: Sequence[str]) -> Optional[ProcessRef]:

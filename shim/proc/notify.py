@@ -17,6 +17,7 @@ import socket
 import struct
 
 _CRED = struct.Struct("3i")             # struct ucred: pid, uid, gid
+NOTIFY_BUFFER_MAX = 4096                # systemd's NOTIFY_BUFFER_MAX (PIPE_BUF)
 
 
 class NotifySocket:
@@ -55,37 +56,57 @@ class NotifySocket:
         accepted = []
         while True:
             try:
-                data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(_CRED.size))
+                data, ancillary, flags, _ = self.sock.recvmsg(NOTIFY_BUFFER_MAX,
+                                                               socket.CMSG_SPACE(_CRED.size))
             except (BlockingIOError, InterruptedError):
                 return accepted
             except OSError:
                 return accepted
-            pid = 0
+            pid = uid = -1
             for level, kind, payload in ancillary:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS \
                         and len(payload) >= _CRED.size:
-                    pid = _CRED.unpack(payload[:_CRED.size])[0]
+                    pid, uid, _ = _CRED.unpack(payload[:_CRED.size])
+            # systemd's manager_dispatch_notify_fd(): whole datagrams of clean text only
+            if flags & socket.MSG_TRUNC:
+                self._say(log, "Received notify message exceeded maximum size. Ignoring.")
+                continue
+            if b"\0" in data:
+                self._say(log, "Received notify message with embedded NUL bytes. Ignoring.")
+                continue
             reason = self._refusal(pid, main_pid, permitted_extra)
             if reason:
-                if log is not None:
-                    log(reason)
+                self._say(log, reason)
                 continue
             fields = {}
-            for line in data.decode("utf-8", "replace").split("\n"):
+            for line in data.decode("utf-8", "surrogateescape").split("\n"):
                 key, sep, value = line.partition("=")
-                if sep and key:
-                    fields[key] = value
+                if not (sep and key):
+                    continue
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    self._say(log, "Got notification message with %s= that is not UTF-8 clean, "
+                                   "ignoring." % key)
+                    continue
+                fields[key] = value
             if fields:
                 fields[""] = pid            # who sent it
+                fields["\0uid"] = uid
                 accepted.append(fields)
+
+    @staticmethod
+    def _say(log, text) -> None:
+        if log is not None:
+            log(text)
 
     def _refusal(self, pid: int, main_pid: int, permitted_extra) -> str:
         if self.access == "none":
             return "Got notification message from PID %d, but reception is disabled." % pid
         if pid and pid == main_pid:
             return ""
-        if self.access == "all" and pid and permitted_extra(pid):
-            return ""
+        if self.access in ("all", "exec") and pid and permitted_extra(pid):
+            return ""       # exec: the unit's control processes too (this invocation's)
         if self.access in ("main", "exec"):
             if not main_pid:
                 return "Got notification message from PID %d, but reception only permitted " \
@@ -108,9 +129,7 @@ class NotifySocket:
             state["status"] = fields["STATUS"][:4096]
         if fields.get("ERRNO", "").strip().isdigit():
             state["errno"] = int(fields["ERRNO"].strip())
-        if fields.get("MAINPID", "").strip().isdigit():
-            state["mainpid"] = int(fields["MAINPID"].strip())
-        write_state(self.state_path, state)
+        write_state(self.state_path, state)         # MAINPID=: the keeper checks it first
 
     def watchdog_fired(self) -> None:
         self.state["watchdog"] = True
