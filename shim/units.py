@@ -130,7 +130,7 @@ class UnitIndex:
             unit = self._load(candidate)
             if unit is not None:
                 return self._as_alias(unit, unit_id)
-        for unit in self.scripts():            # LSB Provides: of every script
+        for unit in self._scripts_mentioning(base):    # LSB Provides: (OpenRC provide)
             if unit_id in unit.names:
                 return unit
         unit = self._native(unit_id)           # a unit file where no script exists
@@ -255,6 +255,31 @@ class UnitIndex:
                     units.append(unit)
             self._scanned = units
         return self._scanned
+
+    def _scripts_mentioning(self, base: str) -> list:
+        """The scripts whose text contains `base` at all, parsed; the others cannot provide it.
+        A byte search instead of parsing every header (the LSB parser needs re, a third of an
+        is-active's start-up) when a name no script is called by is looked up, e.g. a unit
+        file's."""
+        if self._scanned is not None:
+            return self._scanned
+        needle = base.encode("utf-8", "surrogateescape")
+        found = []
+        try:
+            entries = sorted(os.listdir(self.init_d))
+        except OSError:
+            return found
+        for entry in entries:
+            try:
+                with open(os.path.join(self.init_d, entry), "rb") as handle:
+                    if needle not in handle.read(1 << 20):
+                        continue
+            except OSError:
+                continue
+            unit = self._load(entry[:-3] if entry.endswith(".sh") else entry)
+            if unit is not None and unit.script.endswith("/" + entry):
+                found.append(unit)
+        return found
 
     def targets(self) -> list:
         return [self._target(t) for t in TARGETS]
