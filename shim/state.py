@@ -315,6 +315,25 @@ class StateStore:
     def _lock_file(self, path: str):
         return _Flock(path)
 
+    def lock_is_held(self, unit_id: str) -> bool:
+        """Is a job running on the unit right now (someone holds its lock)?"""
+        path = self._path("locks", unit_id, ".lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
+
+    def cancel_path(self, unit_id):
+        """A start job cancelled by a stop (written by the stop, taken by the start)."""
+        return self._path("units", unit_id, ".cancel")
+
     # --- logs ----------------------------------------------------------------------------------
     def prepare_log(self, unit_id: str) -> str:
         """The log file scripts append to; trimmed so it cannot grow without bound."""

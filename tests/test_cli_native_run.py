@@ -472,3 +472,26 @@ def test_oneshot_status_docs_and_main_pid_and_alias_is_enabled(root):
     r = root.run("is-enabled", "nft-alias.service")
     assert (r.rc, r.out) == (0, "alias\n"), r
     assert root.run("is-enabled", "nft").out == "enabled\n"
+
+
+def test_stop_cancels_a_start_still_waiting_for_ready(root):
+    import subprocess
+    script = notifier(root)
+    unit(root, "cx.service", "[Service]\nType=notify\nTimeoutStartSec=20\n"
+         "ExecStart=%s %s never\n" % (PY, script))
+    from scripts import REPO
+    starter = subprocess.Popen([PY, "-m", "shim", "start", "cx"], env=root.env(), cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: root.run("is-active", "cx").out.strip() == "activating", timeout=5)
+        began = time.monotonic()
+        r = root.run("stop", "cx")
+        assert (r.rc, r.err) == (0, ""), r
+        assert time.monotonic() - began < 5
+        out, err = starter.communicate(timeout=10)
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+    assert (starter.returncode, err) == (1, "Job for cx.service canceled.\n"), (starter.returncode, err)
+    assert root.run("is-active", "cx").out.strip() == "inactive"
+    assert root.run("is-failed", "cx").rc == 1

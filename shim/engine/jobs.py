@@ -83,6 +83,8 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
                 return                             # skipped: the job is done, nothing ran
         runner.start()
 
+    if action == "stop" and unit.backend == "native":
+        _cancel_running_start(manager, unit)
     with manager.store.lock(unit.id):
         runner.refresh()
         active = runner.rt.is_active or runner.rt.active_state == "activating"
@@ -117,6 +119,29 @@ def run_job(manager, unit, job_type: str, action: str) -> None:
                 else:
                     runner.stop()
                     start()
+
+
+def _cancel_running_start(manager, unit) -> None:
+    """systemd's stop replaces a start job still running (job mode replace): the start is
+    cancelled ("Job for X canceled.") and the stop goes on. Our jobs serialise on the unit's
+    lock, so a start waiting for READY=1 (or in a long ExecStartPre=) would make the stop wait
+    for TimeoutStartSec=: mark the start cancelled and end its control process (SIGTERM, the
+    process identified by pid and start time); the start job then gives the lock up."""
+    store = manager.store
+    if not store.lock_is_held(unit.id):
+        return
+    control = store.load(unit.id).control
+    if control is None or control.verb != "start":
+        return
+    from shim.proc.deliver import signal_ref
+    from shim.proc.identity import ProcessRef
+    ref = ProcessRef(control.pid, control.starttime)
+    try:
+        with open(store.cancel_path(unit.id), "w") as handle:
+            handle.write("%d %d\n" % (ref.pid, ref.starttime))
+        signal_ref(ref, signal.SIGTERM, proc_root=manager.ctx.proc)
+    except OSError:
+        pass
 
 
 def cgroup_base(ctx):

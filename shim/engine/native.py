@@ -288,15 +288,37 @@ class NativeRunner(Runner):
         """A start job. A start that fails is retried as Restart= says (after RestartSec=,
         within the start rate limit), the job going on meanwhile as systemd's does (the unit is
         activating (auto-restart) between tries); then it fails with the last run's result."""
+        try:
+            os.unlink(self.store.cancel_path(self.unit.id))    # a stale mark of an earlier job
+        except OSError:
+            pass
         while True:
             try:
                 return self._start_once(automatic)
             except _LimitHit as hit:
                 raise JobFailed(hit.result) from None
             except JobFailed as failed:
+                if self._cancelled():
+                    raise JobFailed("canceled") from None
                 if not self._retry_after(failed.result):
                     raise
                 automatic = True
+
+    def _cancelled(self) -> bool:
+        """A stop cancelled this start (jobs._cancel_running_start): the unit ends inactive,
+        as after the stop that replaced it, and the job reports "canceled"."""
+        path = self.store.cancel_path(self.unit.id)
+        try:
+            os.unlink(path)
+        except OSError:
+            return False
+        record = self.store.load(self.unit.id)
+        if record.state == "failed":
+            enter(record, "stopped")
+            record.result = "success"
+            self.store.save(self.unit.id, record)
+        _log(self.store.log_path(self.unit.id), "%s: Start job canceled by a stop." % self.unit.id)
+        return True
 
     def _retry_after(self, result: str) -> bool:
         config, store, unit = self.config, self.store, self.unit

@@ -111,6 +111,8 @@ def _report(ctx, unit, outcome) -> int:
             ctx.warn("A dependency job for %s failed. See 'journalctl -xe' for details." % unit.id)
         elif outcome.result == "assert":
             ctx.warn("Assertion failed on job for %s." % unit.id)
+        elif outcome.result == "canceled":
+            ctx.warn("Job for %s canceled." % unit.id)          # a stop replaced the start
         else:
             why = _WHY.get(outcome.result)
             ctx.warn(("Job for %s failed because %s." % (unit.id, why)) if why
