@@ -209,23 +209,13 @@ class Runner:
 
     # --- jobs ----------------------------------------------------------------------------------
     def start(self):
-        ctx, unit = self.ctx, self.unit
+        unit = self.unit
         self._await_reaping()
         self._reconcile_openrc()
         record = self.store.load(unit.id)
-        base = cgroup_base(ctx)
-        unit_cgroup = None
-        if base:
-            path = os.path.join(base, unit.id)
-            if cgroups.create(path):
-                unit_cgroup = path
+        unit_cgroup = self._new_cgroup()
         result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup)
-        tracking = result.tracking
-        if unit_cgroup:
-            tracking.cgroup = unit_cgroup
-        record.invocation_id = invocation
-        record.tracking = tracking
-        record.kill_signal = 0
+        tracking = self._adopt_run(record, result, invocation, unit_cgroup)
         if outcome == "success":
             enter(record, "started")
             record.result, record.active_since = "success", time.time()
@@ -246,6 +236,26 @@ class Runner:
         self.store.save(unit.id, record)
         _log(self.store.log_path(unit.id), "Failed to start %s." % unit.id)
         raise JobFailed(outcome)
+
+    def _new_cgroup(self):
+        """The unit's own cgroup for a start, where the kernel lets us make one (else None)."""
+        base = cgroup_base(self.ctx)
+        if base:
+            path = os.path.join(base, self.unit.id)
+            if cgroups.create(path):
+                return path
+        return None
+
+    @staticmethod
+    def _adopt_run(record, result, invocation, unit_cgroup):
+        """The record takes what a start's commands left: the run's tracking and invocation."""
+        tracking = result.tracking
+        if unit_cgroup:
+            tracking.cgroup = unit_cgroup
+        record.invocation_id = invocation
+        record.tracking = tracking
+        record.kill_signal = 0
+        return tracking
 
     def _await_reaping(self, timeout=2.0):
         """A daemon killed a moment ago (`systemctl kill`, then `start` at once) can still be a

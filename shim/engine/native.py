@@ -18,7 +18,7 @@ import uuid
 
 from shim.backends import envfile, execline
 from shim.engine import restart, stopping
-from shim.engine.jobs import JobFailed, Runner, _log, cgroup_base, enter
+from shim.engine.jobs import JobFailed, Runner, _log, enter
 from shim.errors import ShimError
 from shim.proc import capture, cgroup as cgroups
 from shim.proc.signals import signal_name
@@ -362,12 +362,7 @@ class NativeRunner(Runner):
             raise _LimitHit(result)
         record.start_times = tuple(restart.recent_starts(config, tuple(record.start_times) + (now,), now))
         record.execs = ()                             # a new run: its own Process: lines
-        base = cgroup_base(self.ctx)
-        unit_cgroup = None
-        if base:
-            path = os.path.join(base, unit.id)
-            if cgroups.create(path):
-                unit_cgroup = path
+        unit_cgroup = self._new_cgroup()
         if config.type == "dbus":
             _log(log, "%s: Type=dbus is run as Type=simple: without a D-Bus manager here, "
                  "the appearance of BusName=%s is not waited for." % (unit.id, config.bus_name))
@@ -392,12 +387,7 @@ class NativeRunner(Runner):
             raise JobFailed("exit-code") from None
         result, invocation, outcome = self._run("start", record, cgroup=unit_cgroup,
                                                 extra_env=extra_env)
-        tracking = result.tracking
-        if unit_cgroup:
-            tracking.cgroup = unit_cgroup
-        record.invocation_id = invocation
-        record.tracking = tracking
-        record.kill_signal = 0
+        tracking = self._adopt_run(record, result, invocation, unit_cgroup)
         if outcome == "condition":
             _log(log, "%s was skipped because of an unmet condition check (ExecCondition=)."
                  % self.title())
