@@ -145,7 +145,7 @@ def main(argv=None) -> int:
     ctx.err = _LogWriter(store.log_path(unit_id))
     pump = None
     if log_fd is not None:
-        from shim.proc.anchor import _Log
+        from shim.proc.keeper import Log as _Log
         config_log = _Log(store.log_path(unit_id),
                           options.get("--log-name") or unit_id.rsplit(".", 1)[0],
                           console=store.console_path(), unit=unit_id)
