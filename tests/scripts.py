@@ -220,6 +220,22 @@ def wait_for(predicate, timeout=10.0, interval=0.05):
     return predicate()
 
 
+NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
+
+
+def impostor_with_pid(root, pid):
+    """A bystander of this test that gets exactly `pid` (ns_last_pid; nothing else forks here)."""
+    for _ in range(20):
+        with open(NS_LAST_PID, "w") as handle:
+            handle.write(str(pid - 1))
+        impostor = root.spawn_tagged_sleep()
+        if impostor.pid == pid:
+            return impostor
+        impostor.kill()
+        impostor.wait()
+    raise AssertionError("could not get PID %d back through %s" % (pid, NS_LAST_PID))
+
+
 class Root:
     """A temporary machine root: etc/init.d, etc/rcN.d, etc/inittab, and a tag for its daemons."""
 

@@ -1,16 +1,8 @@
 """list-dependencies through the real CLI: the tree of what a unit pulls in (targets expanded,
 --all for the rest, a unit on the path marked "..."), --plain."""
 
-import os
 
-UNIT_DIR = os.path.join("lib", "systemd", "system")
-
-
-def unit(root, name, text):
-    path = os.path.join(root.path, UNIT_DIR, name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as handle:
-        handle.write(text)
+from test_cli_native import unit
 
 
 def _units(root):

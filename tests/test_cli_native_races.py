@@ -21,11 +21,10 @@ import time
 
 import pytest
 
-from scripts import IN_PIDNS, gone, pid_alive, wait_for
+from scripts import IN_PIDNS, NS_LAST_PID, gone, impostor_with_pid, pid_alive, wait_for
 from test_cli_native import main_pid, unit
 
 PY = sys.executable
-NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
 needs_pidns = pytest.mark.skipif(not IN_PIDNS, reason="needs the suite's own PID namespace "
                                  "(tests/run): PIDs are forced and every keeper there is ours")
 
@@ -194,19 +193,6 @@ def nothing_left(root, timeout=10.0):
     """No process of the test's units and (in the PID namespace) no keeper or afterexit."""
     return wait_for(lambda: not root.tagged() and not (IN_PIDNS and shim_processes()),
                     timeout=timeout)
-
-
-def impostor_with_pid(root, pid):
-    """A bystander of this test that gets exactly `pid` (ns_last_pid; nothing else forks here)."""
-    for _ in range(20):
-        with open(NS_LAST_PID, "w") as handle:
-            handle.write(str(pid - 1))
-        impostor = root.spawn_tagged_sleep()
-        if impostor.pid == pid:
-            return impostor
-        impostor.kill()
-        impostor.wait()
-    raise AssertionError("could not get PID %d back through %s" % (pid, NS_LAST_PID))
 
 
 class UnitLock:
@@ -657,7 +643,8 @@ def test_firehose_keeps_the_shims_own_lines_in_the_log(box):
     assert box.run("start", "fl2").rc == 0
     time.sleep(0.5)
     assert box.run("kill", "-s", "KILL", "--kill-whom=main", "fl2").rc == 0
-    assert settled(box, "fl2", ("failed",), timeout=15)
+    assert settled(box, "fl2", ("failed",), timeout=30), \
+        (query(box, "is-active", "fl2"), box.run("status", "-n", "5", "fl2").out)
     # journald's rate limit (10000 lines per 30 s) keeps the flood from rotating it away; the
     # last lines of status may still be the flood's, as in systemd's journal
     assert "fl2.service: Main process exited, code=killed, status=9/KILL" in log_text(box, "fl2")

@@ -12,23 +12,11 @@ import time
 
 import pytest
 
-from scripts import IN_PIDNS, gone, wait_for
+from scripts import IN_PIDNS, gone, impostor_with_pid, wait_for
 
-NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
 
 pytestmark = pytest.mark.skipif(not IN_PIDNS, reason="forcing a PID needs the suite's own PID "
                                 "namespace: run through tests/run")
-
-
-def _impostor_with_pid(root, pid):
-    """A process of this test that gets exactly `pid` (a few tries: nothing else forks here)."""
-    for _ in range(20):
-        with open(NS_LAST_PID, "w") as handle:
-            handle.write(str(pid - 1))
-        impostor = root.spawn_tagged_sleep()
-        if impostor.pid == pid:
-            return impostor
-    raise AssertionError("could not get PID %d back through %s" % (pid, NS_LAST_PID))
 
 
 def _kill_and_reap(pid):
@@ -54,7 +42,7 @@ def test_reused_main_pid_of_a_started_unit_is_not_adopted(root):
     main = root.daemon_pid("reused")
     assert main and root.tagged() == [main]
     _kill_and_reap(main)                           # behind our back; the pidfile stays
-    impostor = _impostor_with_pid(root, main)      # well within a second of the pidfile
+    impostor = impostor_with_pid(root, main)      # well within a second of the pidfile
     _assert_not_the_service(root, impostor, "reused")
     assert root.run("is-failed", "reused").out == "failed\n"
 
@@ -70,5 +58,5 @@ def test_reused_pid_in_pidfile_of_a_service_we_never_started(root):
     writer.kill()
     writer.wait()
     time.sleep(0.05)                               # a few ticks, far below btime's one second
-    impostor = _impostor_with_pid(root, writer.pid)
+    impostor = impostor_with_pid(root, writer.pid)
     _assert_not_the_service(root, impostor, "adopted")

@@ -7,15 +7,7 @@ import time
 
 import pytest
 
-UNIT_DIR = os.path.join("lib", "systemd", "system")
-
-
-def unit(root, name, text):
-    path = os.path.join(root.path, UNIT_DIR, name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as handle:
-        handle.write(text)
-    return path
+from test_cli_native import unit
 
 
 def conditional(root, name, lines):
